@@ -1,0 +1,271 @@
+"""Green threads: spawn, sleep, kill, and the GreenThread handle.
+
+Same names and semantics as ``eventlet.greenthread``. Differences:
+
+* A spawned green thread starts from the hub's ready queue, not from a zero-delay timer: it
+  runs on the next turn of the hub, after work already queued, in spawn order.
+* Each green thread runs in its own, initially empty, ``contextvars`` context (greenlet >= 1.0
+  semantics, which Flask's request context relies on). ``spawn_in_context`` runs one in a
+  copy of the caller's context instead.
+* ``kill`` of a green thread that never started marks it dead without running it, and its
+  ``wait()`` raises ``GreenletExit``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import sys
+from typing import Any, Callable, Generic, Optional, TypeVar
+
+from greenlet import GreenletExit, getcurrent, greenlet
+
+from greenlane.event import Event
+from greenlane.hubs import get_hub
+from greenlane.hubs._waiter import Waiter
+
+__all__ = [
+    "GreenThread",
+    "getcurrent",
+    "kill",
+    "sleep",
+    "spawn",
+    "spawn_after",
+    "spawn_after_local",
+    "spawn_in_context",
+    "spawn_n",
+]
+
+T = TypeVar("T")
+
+
+def sleep(seconds: float = 0) -> None:
+    """Yield to other green threads for at least ``seconds``.
+
+    ``sleep(0)`` lets every other ready green thread run once. From the hub's own greenlet,
+    ``sleep(0)`` is a no-op and a positive delay raises ``RuntimeError``.
+    """
+    hub = get_hub()
+    current = getcurrent()
+    if current is hub.greenlet:
+        if seconds <= 0:
+            return
+        raise RuntimeError("do not call blocking functions from the hub's own greenlet")
+    if seconds <= 0:
+        waiter = Waiter()
+        waiter.greenlet = current
+        hub._ready.append((waiter.switch, (None,)))
+        try:
+            hub.switch()
+        finally:
+            waiter.greenlet = None
+        return
+    timer = hub.schedule_call_global(seconds, current.switch)
+    try:
+        hub.switch()
+    finally:
+        timer.cancel()
+
+
+class GreenThread(greenlet, Generic[T]):  # type: ignore[misc]
+    """The handle ``spawn`` returns: a greenlet whose result can be waited for.
+
+    Not meant to be constructed directly. ``wait()`` returns the function's result or raises
+    its exception; ``link(func, *args)`` calls ``func(gt, *args)`` when it finishes.
+    """
+
+    def __init__(self, parent: greenlet) -> None:
+        greenlet.__init__(self, self.main, parent)
+        self._exit_event: Event[T] = Event()
+        self._links: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
+        self._resolving_links = False
+
+    def wait(self) -> T:
+        """Wait for the green thread to finish; return its result or raise its exception."""
+        return self._exit_event.wait()  # type: ignore[no-any-return]
+
+    def link(self, func: Callable[..., Any], *curried_args: Any, **curried_kwargs: Any) -> None:
+        """Call ``func(self, *curried_args, **curried_kwargs)`` when this green thread exits.
+
+        If it has already exited, ``func`` is called right away in the current green thread.
+        """
+        self._links.append((func, curried_args, curried_kwargs))
+        if self._exit_event.ready():
+            self._resolve_links()
+
+    def unlink(self, func: Callable[..., Any], *curried_args: Any,
+               **curried_kwargs: Any) -> bool:
+        """Remove a link added with the same arguments; True if one was removed."""
+        try:
+            self._links.remove((func, curried_args, curried_kwargs))
+            return True
+        except ValueError:
+            return False
+
+    def main(self, function: Callable[..., T], args: tuple[Any, ...],
+             kwargs: dict[str, Any]) -> None:
+        try:
+            result = function(*args, **kwargs)
+        except BaseException:
+            self._exit_event.send_exception(*sys.exc_info())
+            self._resolve_links()
+            raise
+        else:
+            self._exit_event.send(result)
+            self._resolve_links()
+
+    def _resolve_links(self) -> None:
+        # Re-entrancy guard: a link that calls link() must not run links twice.
+        if self._resolving_links:
+            return
+        self._resolving_links = True
+        try:
+            while self._links:
+                func, args, kwargs = self._links.pop(0)
+                func(self, *args, **kwargs)
+        finally:
+            self._resolving_links = False
+
+    def kill(self, *throw_args: Any) -> None:
+        """Raise ``GreenletExit`` (or ``throw_args``) in this green thread; see ``kill()``."""
+        kill(self, *throw_args)
+
+    def cancel(self, *throw_args: Any) -> None:
+        """Kill this green thread only if it has not started running yet."""
+        cancel(self, *throw_args)
+
+    def __repr__(self) -> str:
+        func = getattr(self, "_func_name", "?")
+        state = "dead" if self.dead else ("running" if self else "pending")
+        return f"<GreenThread {func} at {id(self):#x} {state}>"
+
+
+def _new_greenthread(func: Callable[..., Any], context: Optional[contextvars.Context]
+                     ) -> GreenThread[Any]:
+    hub = get_hub()
+    g: GreenThread[Any] = GreenThread(hub.greenlet)
+    g._func_name = getattr(func, "__qualname__", None) or repr(func)
+    if context is not None:
+        g.gr_context = context
+    return g
+
+
+def spawn(func: Callable[..., T], *args: Any, **kwargs: Any) -> GreenThread[T]:
+    """Run ``func(*args, **kwargs)`` in a new green thread; return its ``GreenThread``.
+
+    The green thread starts on the hub's next turn, not immediately.
+    """
+    g = _new_greenthread(func, None)
+    get_hub()._ready.append((g.switch, (func, args, kwargs)))
+    return g
+
+
+def spawn_in_context(func: Callable[..., T], *args: Any, **kwargs: Any) -> GreenThread[T]:
+    """Like ``spawn``, but the green thread runs in a copy of the caller's contextvars context.
+
+    Use it to hand request-scoped context variables to helper green threads; plain ``spawn``
+    starts from an empty context (eventlet and greenlet behaviour).
+    """
+    g = _new_greenthread(func, contextvars.copy_context())
+    get_hub()._ready.append((g.switch, (func, args, kwargs)))
+    return g
+
+
+def spawn_n(func: Callable[..., Any], *args: Any, **kwargs: Any) -> greenlet:
+    """Run ``func(*args, **kwargs)`` in a new green thread, with no way to get its result.
+
+    Cheaper than ``spawn``. An exception it raises is reported by the hub (see
+    ``greenlane.debug.hub_exceptions``).
+    """
+    hub = get_hub()
+    g = greenlet(func, hub.greenlet)
+    if kwargs:
+        hub._ready.append((_switch_with_kwargs, (g, args, kwargs)))
+    else:
+        hub._ready.append((g.switch, args))
+    return g
+
+
+def _switch_with_kwargs(g: greenlet, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    g.switch(*args, **kwargs)
+
+
+def spawn_after(seconds: float, func: Callable[..., T], *args: Any,
+                **kwargs: Any) -> GreenThread[T]:
+    """Like ``spawn``, but start after ``seconds``; ``cancel()`` stops it before it starts."""
+    hub = get_hub()
+    g = _new_greenthread(func, None)
+    hub.schedule_call_global(seconds, g.switch, func, args, kwargs)
+    return g
+
+
+def spawn_after_local(seconds: float, func: Callable[..., T], *args: Any,
+                      **kwargs: Any) -> GreenThread[T]:
+    """Like ``spawn_after``, but skipped if the calling green thread dies before ``seconds``.
+
+    A skipped green thread never starts; its ``wait()`` blocks forever, as in eventlet.
+    """
+    hub = get_hub()
+    g = _new_greenthread(func, None)
+    hub.schedule_call_local(seconds, g.switch, func, args, kwargs)
+    return g
+
+
+def cancel(g: greenlet, *throw_args: Any) -> None:
+    """Kill ``g`` only if it has not started running yet (eventlet semantics)."""
+    if not g:
+        kill(g, *throw_args)
+
+
+def kill(g: greenlet, *throw_args: Any) -> None:
+    """Raise ``GreenletExit`` (or the exception in ``throw_args``) inside green thread ``g``.
+
+    ``g`` runs at once to handle it; the caller resumes on the hub's next turn. Killing a dead
+    green thread does nothing; killing one that never started marks it dead without running it.
+    """
+    if g.dead:
+        return
+    hub = get_hub()
+    if not throw_args:
+        throw_args = (GreenletExit,)
+    if not g:
+        # Never started: throw() would raise in us, not in it. Finish it as if its function
+        # had raised, so waiters and links learn about it.
+        exc = _as_exception(throw_args)
+        if isinstance(g, GreenThread):
+            g._exit_event.send_exception(exc)
+            g._resolve_links()
+        # Kill it from here without running it: with us as its parent, the GreenletExit comes
+        # straight back to us. Then hand it back to the hub, so the start the hub has queued
+        # for it lands on the hub itself and does nothing.
+        parent = g.parent
+        g.parent = getcurrent()
+        try:
+            g.throw(GreenletExit)
+        finally:
+            g.parent = parent
+        return
+    current = getcurrent()
+    if current is not hub.greenlet:
+        waiter = Waiter()
+        waiter.greenlet = current
+        hub._ready.append((waiter.switch, (None,)))
+        try:
+            g.throw(*throw_args)
+        finally:
+            # g switched back to the hub or died; if the hub has not resumed us yet, wait.
+            if waiter.greenlet is not None:
+                hub.switch()
+                waiter.greenlet = None
+    else:
+        g.throw(*throw_args)
+
+
+def _as_exception(throw_args: tuple[Any, ...]) -> BaseException:
+    first = throw_args[0]
+    if isinstance(first, BaseException):
+        return first
+    if len(throw_args) > 1 and isinstance(throw_args[1], BaseException):
+        return throw_args[1]
+    exc: BaseException = first(*throw_args[1:2])
+    return exc
+

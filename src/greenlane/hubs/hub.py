@@ -1,0 +1,504 @@
+"""BaseHub: the one run loop of an OS thread, its ready queue, timers and fd listeners.
+
+The hub runs in its own greenlet (``hub.greenlet``). A green thread that must wait registers a
+way to be woken (a listener on an fd, a timer, or an entry in a primitive's wait queue) and
+switches to the hub; the hub switches back when the wait is over. Every blocking call in greenlane
+goes through that one protocol, so a ``Timeout`` or ``kill`` thrown into a parked green thread
+always unwinds through the code that registered the wake-up and unregisters it (``finally``).
+
+How it differs from eventlet's hub, and why:
+
+* Zero-delay work (``spawn``, ``sleep(0)``, wake-ups) goes through a FIFO ready queue, not the
+  timer heap: no Timer object and no heap push for the commonest operations.
+* The timer heap orders equal deadlines FIFO (a sequence number breaks ties, not ``id()``), and
+  cancel is O(1): the entry is flagged and the heap compacted in a batch once cancelled entries
+  are the majority.
+* The poller backend keeps an fd registered while it is in use instead of adding and removing it
+  around every wait (eventlet pays two ``epoll_ctl`` calls per blocking wait); see ``epolls.py``.
+* Listeners woken by one poll are collected first and fired after, each only if still current,
+  so an fd number closed and reused by an earlier wake-up in the same batch never receives the
+  old descriptor's event.
+* An exception escaping a green thread or a timer callback is reported and the loop goes on;
+  ``SystemExit`` and ``KeyboardInterrupt`` are re-raised in the thread's main greenlet.
+"""
+
+from __future__ import annotations
+
+import errno
+import heapq
+import itertools
+import sys
+import time
+import traceback
+from collections import deque
+from typing import Any, Callable, Iterable, Optional
+
+from greenlet import getcurrent, greenlet
+
+from greenlane.hubs.timer import LocalTimer, Timer
+
+__all__ = ["READ", "WRITE", "BaseHub", "FdListener", "HubError", "IOClosed"]
+
+READ = "read"
+WRITE = "write"
+
+# How many ready callbacks may run before the hub polls for I/O again. Polling after every
+# callback would add a syscall to each sleep(0); never polling while work is ready would let two
+# green threads ping-ponging sleep(0) starve every socket. 256 bounds the extra latency an
+# I/O-ready green thread sees to a few hundred microseconds of switches.
+READY_BATCH = 256
+
+# Compact the timer heap once this many cancelled entries sit in it and they are more than
+# half of it (timeouts are mostly cancelled before they fire; eventlet uses the same 1000).
+COMPACT_THRESHOLD = 1000
+
+
+class IOClosed(IOError):
+    """Raised in a green thread waiting on a file descriptor that was closed under it."""
+
+
+class HubError(RuntimeError):
+    """An internal error in greenlane's hub; please report it."""
+
+
+class FdListener:
+    """A green thread (or callback) waiting for one fd to become readable or writable.
+
+    ``cb(fileno)`` is called when the fd is ready, ``tb(exc)`` when it is closed under the
+    waiter. ``spent`` is True once the hub no longer holds the listener.
+    """
+
+    __slots__ = ("cb", "done", "evtype", "fileno", "greenlet", "mark_as_closed", "spent", "tb")
+
+    def __init__(
+        self,
+        evtype: str,
+        fileno: int,
+        cb: Callable[[int], Any],
+        tb: Callable[..., Any],
+        mark_as_closed: Optional[Callable[[], Any]] = None,
+    ) -> None:
+        self.evtype = evtype
+        self.fileno = fileno
+        self.cb = cb
+        self.tb = tb
+        self.mark_as_closed = mark_as_closed
+        self.spent = False
+        self.done = False
+        self.greenlet = getcurrent()
+
+    def defang(self) -> None:
+        """Make the listener inert (eventlet name)."""
+        self.spent = True
+
+    def __repr__(self) -> str:
+        return f"<FdListener {self.evtype} fd={self.fileno} greenlet={self.greenlet!r}>"
+
+
+def _root_greenlet() -> greenlet:
+    g = getcurrent()
+    while g.parent is not None:
+        g = g.parent
+    return g
+
+
+class BaseHub:
+    """The run loop. Backends subclass it and implement the four ``_poller_*`` methods.
+
+    Only the thread that created a hub may use it. Use ``greenlane.hubs.get_hub()`` to get the
+    current thread's hub rather than instantiating one.
+    """
+
+    READ = READ
+    WRITE = WRITE
+    # Backends set these to the bits of their event masks that mean "readable"/"writable"
+    # (errors and hang-ups included, so a waiter always learns about them).
+    READ_MASK = 1
+    WRITE_MASK = 2
+    # Whether an event for a direction nobody waits on should drop that interest (level-
+    # triggered backends would otherwise report it again on every poll).
+    LEVEL_TRIGGERED = True
+
+    def __init__(self, clock: Optional[Callable[[], float]] = None) -> None:
+        self.clock: Callable[[], float] = clock or time.monotonic
+        self._root = _root_greenlet()
+        self.greenlet = greenlet(self.run, parent=self._root)
+        self._ready: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self.timers: list[tuple[float, int, Timer]] = []
+        self.timers_canceled = 0
+        self._seq = itertools.count()
+        self.listeners: dict[str, dict[int, FdListener]] = {READ: {}, WRITE: {}}
+        self.secondaries: dict[str, dict[int, list[FdListener]]] = {READ: {}, WRITE: {}}
+        self.running = False
+        self.stopping = False
+        self.debug_exceptions = True
+        self.debug_blocking = False
+        self.debug_blocking_resolution = 1.0
+        self.prevent_multiple_readers = True
+        self.exception_reporter: Callable[[str, Any], None] = self._print_exception
+
+    # ------------------------------------------------------------------ backend interface
+    def _poller_register(self, fileno: int, evtype: str, rearm: bool) -> None:
+        """Make sure readiness of ``fileno`` in direction ``evtype`` will be reported.
+
+        ``rearm`` is true when the caller may not have tried the operation first (public
+        ``trampoline``): the backend must then report the fd if it is ready already.
+        """
+        raise NotImplementedError
+
+    def _poller_disarm(self, fileno: int, evtype: str) -> None:
+        """Nobody waits on ``evtype`` for ``fileno`` any more (only level-triggered backends)."""
+
+    def _poller_forget(self, fileno: int) -> None:
+        """``fileno`` is about to be closed or was reopened: drop its registration."""
+        raise NotImplementedError
+
+    def _poller_poll(self, timeout: float) -> Iterable[tuple[int, int]]:
+        """Wait up to ``timeout`` seconds; return (fileno, event mask) pairs."""
+        raise NotImplementedError
+
+    def _poller_close(self) -> None:
+        """Release the poller's own file descriptor."""
+
+    # ------------------------------------------------------------------ switching
+    def switch(self) -> Any:
+        """Switch from the current green thread to the hub; returns what the waker passes.
+
+        Unlike eventlet, the caller is not re-parented onto the hub.
+        """
+        hub_greenlet = self.greenlet
+        if hub_greenlet.dead:
+            # run() returned (abort); a fresh loop greenlet picks up where it left off.
+            hub_greenlet = self.greenlet = greenlet(self.run, parent=self._root)
+        elif getcurrent() is hub_greenlet:
+            raise RuntimeError("cannot switch to the hub from the hub: a blocking call was "
+                               "made from a hub callback")
+        return hub_greenlet.switch()
+
+    def schedule_ready(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` from the hub as soon as possible, after work already queued."""
+        self._ready.append((fn, args))
+
+    # ------------------------------------------------------------------ fd listeners
+    def add(
+        self,
+        evtype: str,
+        fileno: int,
+        cb: Callable[[int], Any],
+        tb: Callable[..., Any],
+        mark_as_closed: Optional[Callable[[], Any]] = None,
+        rearm: bool = True,
+    ) -> FdListener:
+        """Register ``cb(fileno)`` to be called once when ``fileno`` is ready for ``evtype``.
+
+        A second listener on the same fd and direction raises ``RuntimeError`` naming the fd
+        and both green threads, unless multiple readers were allowed with
+        ``greenlane.debug.hub_prevent_multiple_readers(False)``.
+        """
+        listener = FdListener(evtype, fileno, cb, tb, mark_as_closed)
+        bucket = self.listeners[evtype]
+        existing = bucket.get(fileno)
+        if existing is None:
+            bucket[fileno] = listener
+        elif self.prevent_multiple_readers:
+            raise RuntimeError(
+                f"second simultaneous {evtype} on fileno {fileno} detected: {existing.greenlet!r}"
+                f" is already waiting to {evtype} it, so {listener.greenlet!r} cannot. Two green"
+                " threads must not read (or write) one socket at once; serialise them with a"
+                " lock, or call greenlane.debug.hub_prevent_multiple_readers(False) to allow it"
+            )
+        else:
+            self.secondaries[evtype].setdefault(fileno, []).append(listener)
+        try:
+            self._poller_register(fileno, evtype, rearm)
+        except PermissionError:
+            # epoll refuses regular files; they are always ready, so wake the waiter at once.
+            self._ready.append((self._fire_listener, (listener,)))
+        except BaseException:
+            self._unlink(listener)
+            raise
+        return listener
+
+    def remove(self, listener: FdListener) -> None:
+        """Unregister ``listener``; a no-op if it already fired or was closed."""
+        listener.done = True
+        if not listener.spent:
+            self._unlink(listener)
+
+    def _unlink(self, listener: FdListener) -> None:
+        listener.spent = True
+        fileno, evtype = listener.fileno, listener.evtype
+        bucket = self.listeners[evtype]
+        if bucket.get(fileno) is listener:
+            extra = self.secondaries[evtype].get(fileno)
+            if extra:
+                bucket[fileno] = extra.pop(0)
+                if not extra:
+                    del self.secondaries[evtype][fileno]
+            else:
+                del bucket[fileno]
+        else:
+            extra = self.secondaries[evtype].get(fileno)
+            if extra and listener in extra:
+                extra.remove(listener)
+                if not extra:
+                    del self.secondaries[evtype][fileno]
+
+    def _fire_listener(self, listener: FdListener) -> None:
+        if not listener.spent:
+            self._unlink(listener)
+            listener.cb(listener.fileno)
+
+    def remove_descriptor(self, fileno: int) -> None:
+        """Drop every listener on ``fileno`` without waking them (eventlet name)."""
+        for evtype in (READ, WRITE):
+            for listener in self._listeners_of(evtype, fileno):
+                listener.spent = True
+            self.listeners[evtype].pop(fileno, None)
+            self.secondaries[evtype].pop(fileno, None)
+        self._poller_forget(fileno)
+
+    def _listeners_of(self, evtype: str, fileno: int) -> list[FdListener]:
+        found = []
+        primary = self.listeners[evtype].get(fileno)
+        if primary is not None:
+            found.append(primary)
+        found.extend(self.secondaries[evtype].get(fileno, ()))
+        return found
+
+    def notify_close(self, fileno: int) -> None:
+        """``fileno`` is about to be closed: wake its waiters with ``IOClosed``.
+
+        Call it before closing the descriptor, so the poller can unregister it while the
+        number still refers to it.
+        """
+        victims = self._listeners_of(READ, fileno) + self._listeners_of(WRITE, fileno)
+        self.remove_descriptor(fileno)
+        for listener in victims:
+            if listener.mark_as_closed is not None:
+                listener.mark_as_closed()
+            self._ready.append((self._throw_closed, (listener,)))
+
+    def mark_as_reopened(self, fileno: int) -> None:
+        """A new file now has number ``fileno``: anything still waiting on it waited on the old one.
+
+        Those waiters get ``IOClosed`` and the stale registration is dropped (eventlet name).
+        """
+        self.notify_close(fileno)
+
+    def _throw_closed(self, listener: FdListener) -> None:
+        # The waiter may have been woken some other way (a Timeout) since close was noticed.
+        if not listener.done:
+            listener.done = True
+            listener.tb(IOClosed(errno.EBADF, f"file descriptor {listener.fileno} was closed "
+                                              "while a green thread waited on it"))
+
+    def get_readers(self) -> list[FdListener]:
+        """All listeners waiting for readability."""
+        return self._all_listeners(READ)
+
+    def get_writers(self) -> list[FdListener]:
+        """All listeners waiting for writability."""
+        return self._all_listeners(WRITE)
+
+    def _all_listeners(self, evtype: str) -> list[FdListener]:
+        found = list(self.listeners[evtype].values())
+        for extra in self.secondaries[evtype].values():
+            found.extend(extra)
+        return found
+
+    # ------------------------------------------------------------------ timers
+    def add_timer(self, timer: Timer) -> Timer:
+        """Schedule ``timer`` to fire ``timer.seconds`` from now."""
+        timer.hub = self
+        heapq.heappush(self.timers, (self.clock() + timer.seconds, next(self._seq), timer))
+        return timer
+
+    def schedule_call_global(self, seconds: float, cb: Callable[..., Any], *args: Any,
+                             **kw: Any) -> Timer:
+        """Call ``cb(*args, **kw)`` from the hub after ``seconds``; returns a cancellable Timer."""
+        timer = Timer(seconds, cb, *args, **kw)
+        if seconds <= 0:
+            self._ready.append((timer, ()))
+            return timer
+        return self.add_timer(timer)
+
+    def schedule_call_local(self, seconds: float, cb: Callable[..., Any], *args: Any,
+                            **kw: Any) -> Timer:
+        """Like ``schedule_call_global``, but skipped if the calling green thread has died."""
+        timer = LocalTimer(seconds, cb, *args, **kw)
+        if seconds <= 0:
+            self._ready.append((timer, ()))
+            return timer
+        return self.add_timer(timer)
+
+    def timer_canceled(self, timer: Timer) -> None:
+        """Account for a cancelled timer still in the heap; compact when they dominate."""
+        self.timers_canceled += 1
+        heap = self.timers
+        if self.timers_canceled > COMPACT_THRESHOLD and self.timers_canceled > len(heap) // 2:
+            heap[:] = [entry for entry in heap if not entry[2].called]
+            heapq.heapify(heap)
+            self.timers_canceled = 0
+
+    def get_timers_count(self) -> int:
+        """Timers that are scheduled and neither fired nor cancelled."""
+        return len(self.timers) - self.timers_canceled
+
+    def fire_timers(self, when: float) -> None:
+        """Fire every timer whose deadline is at or before ``when``, in deadline order."""
+        heap = self.timers
+        pop = heapq.heappop
+        while heap and heap[0][0] <= when:
+            timer = pop(heap)[2]
+            if timer.called:
+                self.timers_canceled -= 1
+                continue
+            timer.hub = None
+            try:
+                timer()
+            except (SystemExit, KeyboardInterrupt):
+                self._raise_in_main()
+            except BaseException:  # noqa: BLE001 - a timer callback must not kill the loop
+                self.report_exception("timer", timer)
+
+    # ------------------------------------------------------------------ the event loop
+    def run(self, *a: Any, **kw: Any) -> None:
+        """This is the event loop. Runs in ``self.greenlet`` until ``abort()``.
+
+        Each turn: run ready callbacks (up to READY_BATCH, so I/O is polled regularly even
+        while green threads keep yielding), fire due timers, then poll for I/O, blocking only
+        when nothing is ready, until the next timer's deadline.
+        """
+        if self.running:
+            raise RuntimeError("the hub is already running")
+        self.running = True
+        self.stopping = False
+        ready = self._ready
+        popleft = ready.popleft
+        heap = self.timers
+        clock = self.clock
+        try:
+            while not self.stopping:
+                budget = READY_BATCH
+                while ready and budget:
+                    budget -= 1
+                    fn, args = popleft()
+                    try:
+                        fn(*args)
+                    except (SystemExit, KeyboardInterrupt):
+                        self._raise_in_main()
+                    except BaseException:  # noqa: BLE001 - see the class docstring
+                        self.report_exception("green thread", fn)
+                if heap:
+                    now = clock()
+                    if heap[0][0] <= now:
+                        self.fire_timers(now)
+                if self.stopping:
+                    break
+                if ready:
+                    timeout = 0.0
+                elif heap:
+                    timeout = max(0.0, heap[0][0] - clock())
+                else:
+                    timeout = self.default_sleep()
+                self.wait(timeout)
+        finally:
+            self.running = False
+            self.stopping = False
+
+    def wait(self, seconds: float) -> None:
+        """Poll for I/O for up to ``seconds`` and wake the listeners whose fds are ready."""
+        try:
+            events = self._poller_poll(seconds)
+        except (SystemExit, KeyboardInterrupt):
+            self._raise_in_main()
+            return
+        if not events:
+            return
+        readers = self.listeners[READ]
+        writers = self.listeners[WRITE]
+        read_mask = self.READ_MASK
+        write_mask = self.WRITE_MASK
+        fired: list[FdListener] = []
+        append = fired.append
+        for fileno, mask in events:
+            if mask & read_mask:
+                listener = readers.get(fileno)
+                if listener is not None:
+                    append(listener)
+                    if fileno in self.secondaries[READ]:
+                        fired.extend(self.secondaries[READ][fileno])
+                elif self.LEVEL_TRIGGERED:
+                    self._poller_disarm(fileno, READ)
+            if mask & write_mask:
+                listener = writers.get(fileno)
+                if listener is not None:
+                    append(listener)
+                    if fileno in self.secondaries[WRITE]:
+                        fired.extend(self.secondaries[WRITE][fileno])
+                elif self.LEVEL_TRIGGERED:
+                    self._poller_disarm(fileno, WRITE)
+        for listener in fired:
+            if listener.spent:
+                continue
+            self._unlink(listener)
+            try:
+                listener.cb(listener.fileno)
+            except (SystemExit, KeyboardInterrupt):
+                self._raise_in_main()
+            except BaseException:  # noqa: BLE001 - see the class docstring
+                self.report_exception("fd listener", listener)
+
+    def default_sleep(self) -> float:
+        """How long to block when there is no timer at all (eventlet's 60 s)."""
+        return 60.0
+
+    def abort(self, wait: bool = False) -> None:
+        """Stop the loop after its current turn; with ``wait``, switch to it until it stops."""
+        if not self.running:
+            return
+        self.stopping = True
+        if wait and getcurrent() is not self.greenlet:
+            self._ready.append((getcurrent().switch, ()))
+            self.switch()
+
+    # ------------------------------------------------------------------ errors
+    def _raise_in_main(self) -> None:
+        # Propagate Ctrl-C and sys.exit() to the program instead of killing the loop.
+        exc = sys.exc_info()[1]
+        assert exc is not None
+        self._root.throw(exc)
+
+    def report_exception(self, where: str, culprit: Any) -> None:
+        """Report the exception being handled, raised by ``culprit``; the loop goes on."""
+        if self.debug_exceptions:
+            self.exception_reporter(where, culprit)
+
+    @staticmethod
+    def _print_exception(where: str, culprit: Any) -> None:
+        sys.stderr.write(f"greenlane: unhandled exception in {where} {culprit!r}:\n")
+        traceback.print_exc(file=sys.stderr)
+        sys.stderr.flush()
+
+    def set_timer_exceptions(self, value: bool) -> None:
+        """eventlet compatibility: whether timer exceptions are printed."""
+        self.debug_exceptions = value
+
+    def set_debug_listeners(self, value: bool) -> None:
+        """eventlet compatibility: listeners always record their green thread here."""
+
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        """Release the poller; the hub must not be used afterwards."""
+        self._poller_close()
+
+    def _after_fork_in_child(self) -> None:
+        # The child shares the parent's epoll/kqueue object: never touch its registrations,
+        # just let go of our descriptor.
+        self._poller_close()
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__module__}.{type(self).__name__} running={self.running} "
+                f"ready={len(self._ready)} timers={self.get_timers_count()} "
+                f"readers={len(self.listeners[READ])} writers={len(self.listeners[WRITE])}>")
