@@ -53,7 +53,34 @@ _EXPORTS: dict[str, str] = {
     "monkey_patch": "greenlane.patcher",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "__version__",
+    "getcurrent",
+    "spawn",
+    "spawn_n",
+    "spawn_after",
+    "spawn_after_local",
+    "sleep",
+    "kill",
+    "GreenThread",
+    "Timeout",
+    "with_timeout",
+    "is_timeout",
+    "wrap_is_timeout",
+    "Event",
+    "Semaphore",
+    "BoundedSemaphore",
+    "CappedSemaphore",
+    "Queue",
+    "GreenPool",
+    "GreenPile",
+    "listen",
+    "connect",
+    "serve",
+    "StopServe",
+    "wrap_ssl",
+    "monkey_patch",
+]
 
 if TYPE_CHECKING:
     from greenlane.convenience import StopServe, connect, listen, serve, wrap_ssl

@@ -14,13 +14,11 @@ Same names and semantics as ``eventlet.greenthread``. Differences:
 from __future__ import annotations
 
 import contextvars
-import sys
 from typing import Any, Callable, Generic, Optional, TypeVar
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from greenlane.event import Event
-from greenlane.hubs import get_hub
+from greenlane.hubs import _context, get_hub
 from greenlane.hubs._waiter import Waiter
 
 __all__ = [
@@ -44,26 +42,48 @@ def sleep(seconds: float = 0) -> None:
     ``sleep(0)`` lets every other ready green thread run once. From the hub's own greenlet,
     ``sleep(0)`` is a no-op and a positive delay raises ``RuntimeError``.
     """
-    hub = get_hub()
+    hub = _context.current.hub or get_hub()
     current = getcurrent()
-    if current is hub.greenlet:
+    hub_greenlet = hub.greenlet
+    if current is hub_greenlet:
         if seconds <= 0:
             return
         raise RuntimeError("do not call blocking functions from the hub's own greenlet")
+    if hub_greenlet.dead:
+        hub_greenlet = hub.greenlet = greenlet(hub.run, parent=hub._root)
     if seconds <= 0:
-        waiter = Waiter()
-        waiter.greenlet = current
-        hub._ready.append((waiter.switch, (None,)))
+        # A resume token rather than current.switch: if a Timeout is thrown into us while we
+        # sit in the ready queue, the stale entry must not resume us somewhere else later.
+        token = _Resume(current)
+        hub._ready.append((token.fire, ()))
         try:
-            hub.switch()
+            hub_greenlet.switch()
         finally:
-            waiter.greenlet = None
+            token.greenlet = None
         return
     timer = hub.schedule_call_global(seconds, current.switch)
     try:
-        hub.switch()
+        hub_greenlet.switch()
     finally:
         timer.cancel()
+
+
+class _Resume:
+    """A one-shot, cancellable ``greenlet.switch()`` for the ready queue."""
+
+    __slots__ = ("greenlet",)
+
+    def __init__(self, g: greenlet) -> None:
+        self.greenlet: Optional[greenlet] = g
+
+    def fire(self) -> None:
+        g = self.greenlet
+        if g is not None:
+            self.greenlet = None
+            g.switch()
+
+
+_PENDING: Any = object()
 
 
 class GreenThread(greenlet, Generic[T]):  # type: ignore[misc]
@@ -73,45 +93,81 @@ class GreenThread(greenlet, Generic[T]):  # type: ignore[misc]
     its exception; ``link(func, *args)`` calls ``func(gt, *args)`` when it finishes.
     """
 
+    # The result lives on the green thread itself (no Event object per spawn): spawning is
+    # the commonest operation, and greenlet creation already dominates its cost.
     def __init__(self, parent: greenlet) -> None:
-        greenlet.__init__(self, self.main, parent)
-        self._exit_event: Event[T] = Event()
-        self._links: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
+        greenlet.__init__(self, None, parent)
+        self._result: Any = _PENDING
+        self._exc: Optional[BaseException] = None
+        self._waiters: Optional[list[Waiter]] = None
+        self._links: Optional[list[tuple[Callable[..., Any], tuple[Any, ...],
+                                         dict[str, Any]]]] = None
         self._resolving_links = False
+
+    def run(self, function: Callable[..., T], args: tuple[Any, ...],
+            kwargs: dict[str, Any]) -> None:
+        try:
+            self._result = function(*args, **kwargs)
+        except BaseException as exc:
+            self._finish(None, exc)
+            raise
+        if self._waiters is not None or self._links is not None:
+            self._finish(self._result, None)
+
+    main = run  # eventlet name
+
+    def _finish(self, result: Any, exc: Optional[BaseException]) -> None:
+        self._result = result
+        self._exc = exc
+        waiters, self._waiters = self._waiters, None
+        if waiters:
+            ready = get_hub()._ready
+            for waiter in waiters:
+                ready.append((waiter.switch, (None,)))
+        if self._links:
+            self._resolve_links()
+
+    def ready(self) -> bool:
+        """True once the green thread has finished (returned, raised or been killed)."""
+        return self._result is not _PENDING
 
     def wait(self) -> T:
         """Wait for the green thread to finish; return its result or raise its exception."""
-        return self._exit_event.wait()  # type: ignore[no-any-return]
+        if self._result is _PENDING:
+            waiter = Waiter()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+            try:
+                waiter.wait()
+            finally:
+                if self._waiters is not None and waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        if self._exc is not None:
+            raise self._exc
+        return self._result  # type: ignore[no-any-return]
 
     def link(self, func: Callable[..., Any], *curried_args: Any, **curried_kwargs: Any) -> None:
         """Call ``func(self, *curried_args, **curried_kwargs)`` when this green thread exits.
 
         If it has already exited, ``func`` is called right away in the current green thread.
         """
+        if self._links is None:
+            self._links = []
         self._links.append((func, curried_args, curried_kwargs))
-        if self._exit_event.ready():
+        if self._result is not _PENDING:
             self._resolve_links()
 
     def unlink(self, func: Callable[..., Any], *curried_args: Any,
                **curried_kwargs: Any) -> bool:
         """Remove a link added with the same arguments; True if one was removed."""
         try:
-            self._links.remove((func, curried_args, curried_kwargs))
-            return True
+            if self._links is not None:
+                self._links.remove((func, curried_args, curried_kwargs))
+                return True
         except ValueError:
-            return False
-
-    def main(self, function: Callable[..., T], args: tuple[Any, ...],
-             kwargs: dict[str, Any]) -> None:
-        try:
-            result = function(*args, **kwargs)
-        except BaseException:
-            self._exit_event.send_exception(*sys.exc_info())
-            self._resolve_links()
-            raise
-        else:
-            self._exit_event.send(result)
-            self._resolve_links()
+            pass
+        return False
 
     def _resolve_links(self) -> None:
         # Re-entrancy guard: a link that calls link() must not run links twice.
@@ -119,8 +175,9 @@ class GreenThread(greenlet, Generic[T]):  # type: ignore[misc]
             return
         self._resolving_links = True
         try:
-            while self._links:
-                func, args, kwargs = self._links.pop(0)
+            links = self._links
+            while links:
+                func, args, kwargs = links.pop(0)
                 func(self, *args, **kwargs)
         finally:
             self._resolving_links = False
@@ -134,16 +191,14 @@ class GreenThread(greenlet, Generic[T]):  # type: ignore[misc]
         cancel(self, *throw_args)
 
     def __repr__(self) -> str:
-        func = getattr(self, "_func_name", "?")
         state = "dead" if self.dead else ("running" if self else "pending")
-        return f"<GreenThread {func} at {id(self):#x} {state}>"
+        return f"<GreenThread at {id(self):#x} {state}>"
 
 
 def _new_greenthread(func: Callable[..., Any], context: Optional[contextvars.Context]
                      ) -> GreenThread[Any]:
     hub = get_hub()
     g: GreenThread[Any] = GreenThread(hub.greenlet)
-    g._func_name = getattr(func, "__qualname__", None) or repr(func)
     if context is not None:
         g.gr_context = context
     return g
@@ -154,8 +209,9 @@ def spawn(func: Callable[..., T], *args: Any, **kwargs: Any) -> GreenThread[T]:
 
     The green thread starts on the hub's next turn, not immediately.
     """
-    g = _new_greenthread(func, None)
-    get_hub()._ready.append((g.switch, (func, args, kwargs)))
+    hub = _context.current.hub or get_hub()
+    g: GreenThread[T] = GreenThread(hub.greenlet)
+    hub._ready.append((g.switch, (func, args, kwargs)))
     return g
 
 
@@ -232,8 +288,7 @@ def kill(g: greenlet, *throw_args: Any) -> None:
         # had raised, so waiters and links learn about it.
         exc = _as_exception(throw_args)
         if isinstance(g, GreenThread):
-            g._exit_event.send_exception(exc)
-            g._resolve_links()
+            g._finish(None, exc)
         # Kill it from here without running it: with us as its parent, the GreenletExit comes
         # straight back to us. Then hand it back to the hub, so the start the hub has queued
         # for it lands on the hub itself and does nothing.

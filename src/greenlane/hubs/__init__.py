@@ -117,7 +117,8 @@ def _fileno(fd: Union[int, _HasFileno]) -> int:
     try:
         return fd.fileno()
     except AttributeError:
-        raise TypeError(f"expected a file descriptor or an object with fileno(), got {fd!r}") from None
+        raise TypeError(f"expected a file descriptor or an object with fileno(), got {fd!r}"
+                        ) from None
 
 
 def trampoline(

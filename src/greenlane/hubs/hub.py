@@ -389,7 +389,7 @@ class BaseHub:
                     except (SystemExit, KeyboardInterrupt):
                         self._raise_in_main()
                     except BaseException:  # noqa: BLE001 - see the class docstring
-                        self.report_exception("green thread", fn)
+                        self.report_exception("green thread", getattr(fn, "__self__", fn))
                 if heap:
                     now = clock()
                     if heap[0][0] <= now:
