@@ -88,6 +88,7 @@ class Event(Generic[T]):
             waiter = Waiter()
             self._waiters.append(waiter)
             timer = None
+            result = None
             if timeout is not None:
                 timer = hub.schedule_call_global(timeout, waiter.switch, _NOT_USED)
             try:
@@ -95,10 +96,12 @@ class Event(Generic[T]):
             finally:
                 if timer is not None:
                     timer.cancel()
-                try:
-                    self._waiters.remove(waiter)
-                except ValueError:
-                    pass
+                if not waiter.woken or result is _NOT_USED:
+                    # Left early (timeout, kill): send() has not taken us off the list.
+                    try:
+                        self._waiters.remove(waiter)
+                    except ValueError:
+                        pass
             if result is _NOT_USED:
                 return None
         if self._exc is not None:

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from greenlet import getcurrent, greenlet
 
-from greenlane.hubs import get_hub
+from greenlane.hubs import _context, get_hub
 
 __all__ = ["Waiter"]
 
@@ -30,7 +30,7 @@ class Waiter:
 
     def __init__(self) -> None:
         self.greenlet: Optional[greenlet] = None
-        self.hub = get_hub()
+        self.hub = _context.current.hub or get_hub()
         self.woken = False
 
     def wait(self) -> Any:
