@@ -29,9 +29,11 @@ from greenlane.hubs.hub import BaseHub
 
 __all__ = ["Hub", "is_available"]
 
+# PyPy's select module lacks EPOLLRDHUP; the value is fixed by the Linux ABI.
+_EPOLLRDHUP = getattr(select, "EPOLLRDHUP", 0x2000)
 _MASK = 0
 if hasattr(select, "epoll"):
-    _MASK = select.EPOLLIN | select.EPOLLOUT | select.EPOLLRDHUP | select.EPOLLPRI | select.EPOLLET
+    _MASK = select.EPOLLIN | select.EPOLLOUT | _EPOLLRDHUP | select.EPOLLPRI | select.EPOLLET
 
 
 def is_available() -> bool:
@@ -46,7 +48,7 @@ class Hub(BaseHub):
 
     def __init__(self, clock: Optional[Callable[[], float]] = None) -> None:
         super().__init__(clock)
-        self.READ_MASK = (select.EPOLLIN | select.EPOLLPRI | select.EPOLLRDHUP | select.EPOLLHUP
+        self.READ_MASK = (select.EPOLLIN | select.EPOLLPRI | _EPOLLRDHUP | select.EPOLLHUP
                           | select.EPOLLERR)
         self.WRITE_MASK = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
         self.poll = select.epoll()
