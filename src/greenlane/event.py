@@ -108,9 +108,13 @@ class Event(Generic[T]):
             exc = self._exc
             if len(exc) == 1 and isinstance(exc[0], BaseException):
                 raise exc[0]
-            if len(exc) >= 2 and exc[1] is not None:
+            if len(exc) >= 2 and isinstance(exc[1], BaseException):
                 raise exc[1].with_traceback(exc[2] if len(exc) > 2 else None)
-            raise exc[0](*exc[1:2])
+            # (class, argument), as greenlet.throw takes it: the argument is not an instance.
+            arg = exc[1] if len(exc) >= 2 else None
+            if arg is None:
+                raise exc[0]()
+            raise exc[0](*arg) if isinstance(arg, tuple) else exc[0](arg)
         return self._result
 
     def send(self, result: Any = None, exc: Any = None) -> None:

@@ -50,16 +50,17 @@ def sleep(seconds: float = 0) -> None:
             return
         raise RuntimeError("do not call blocking functions from the hub's own greenlet")
     if hub_greenlet.dead:
-        hub_greenlet = hub.greenlet = greenlet(hub.run, parent=hub._root)
+        hub_greenlet = hub.greenlet = greenlet(hub._loop, parent=hub._root)
     if seconds <= 0:
-        # A resume token rather than current.switch: if a Timeout is thrown into us while we
-        # sit in the ready queue, the stale entry must not resume us somewhere else later.
-        token = _Resume(current)
-        hub._ready.append((token.fire, ()))
+        # A one-element list as resume token rather than current.switch: if a Timeout is thrown
+        # into us while we sit in the ready queue, the stale entry must not resume us somewhere
+        # else later. (A list, not an object: this is the hottest path in the library.)
+        token = [current]
+        hub._ready.append((_resume, token))
         try:
             hub_greenlet.switch()
         finally:
-            token.greenlet = None
+            token[0] = None
         return
     timer = hub.schedule_call_global(seconds, current.switch)
     try:
@@ -68,19 +69,9 @@ def sleep(seconds: float = 0) -> None:
         timer.cancel()
 
 
-class _Resume:
-    """A one-shot, cancellable ``greenlet.switch()`` for the ready queue."""
-
-    __slots__ = ("greenlet",)
-
-    def __init__(self, g: greenlet) -> None:
-        self.greenlet: Optional[greenlet] = g
-
-    def fire(self) -> None:
-        g = self.greenlet
-        if g is not None:
-            self.greenlet = None
-            g.switch()
+def _resume(g: Optional[greenlet]) -> None:
+    if g is not None:
+        g.switch()
 
 
 _PENDING: Any = object()
@@ -106,6 +97,7 @@ class GreenThread(greenlet, Generic[T]):  # type: ignore[misc]
 
     def run(self, function: Callable[..., T], args: tuple[Any, ...],
             kwargs: dict[str, Any]) -> None:
+        """The green thread's body (greenlet ``run``): call ``function`` and keep its outcome."""
         try:
             self._result = function(*args, **kwargs)
         except BaseException as exc:

@@ -9,6 +9,7 @@ it in the hub).
 
 from __future__ import annotations
 
+import sys
 from types import TracebackType
 from typing import Any, Callable, Optional, TypeVar, Union
 
@@ -20,6 +21,13 @@ from greenlane.hubs.timer import Timer
 __all__ = ["Timeout", "is_timeout", "with_timeout", "wrap_is_timeout"]
 
 T = TypeVar("T")
+
+if sys.version_info >= (3, 10):
+    _TIMEOUT_TYPES: tuple[type[BaseException], ...] = (TimeoutError,)
+else:  # socket.timeout is its own class before 3.10 (PyPy 3.9)
+    import socket
+
+    _TIMEOUT_TYPES = (TimeoutError, socket.timeout)
 
 
 class Timeout(BaseException):
@@ -121,8 +129,8 @@ def with_timeout(seconds: Optional[float], function: Callable[..., T], *args: An
 
 def is_timeout(obj: Any) -> bool:
     """True for greenlane/eventlet timeouts, builtin ``TimeoutError`` and ``socket.timeout``."""
-    return bool(getattr(obj, "is_timeout", False)) or isinstance(obj, TimeoutError) or (
-        isinstance(obj, type) and issubclass(obj, TimeoutError))
+    return bool(getattr(obj, "is_timeout", False)) or isinstance(obj, _TIMEOUT_TYPES) or (
+        isinstance(obj, type) and issubclass(obj, _TIMEOUT_TYPES))
 
 
 def wrap_is_timeout(base: type[BaseException]) -> Callable[..., BaseException]:

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "READ",
+    "WRITE",
     "BaseHub",
     "FdListener",
     "HubError",
@@ -108,6 +110,7 @@ def _create_hub() -> BaseHub:
         use_hub()
     assert ctx.hub_class is not None
     hub = ctx.hub = ctx.hub_class()
+    ctx.closer = _context.CloseAtThreadExit(hub)
     return hub
 
 

@@ -17,6 +17,28 @@ if TYPE_CHECKING:
 class _HubLocal(threading.local):
     hub: Optional[BaseHub] = None
     hub_class: Optional[type[BaseHub]] = None
+    closer: Optional[CloseAtThreadExit] = None
+
+
+class CloseAtThreadExit:
+    """Closes a hub's poller when the thread that owns the hub ends.
+
+    The hub and its loop greenlet refer to each other, and CPython does not collect a
+    suspended greenlet of a finished thread, so without this every thread that used
+    greenlane would leak its epoll descriptor. Only the thread-local refers to this object,
+    so it is released with the thread's locals.
+    """
+
+    __slots__ = ("hub",)
+
+    def __init__(self, hub: BaseHub) -> None:
+        self.hub = hub
+
+    def __del__(self) -> None:
+        try:
+            self.hub.close()
+        except Exception:  # noqa: BLE001 - nothing useful can be done at thread exit
+            pass
 
 
 current = _HubLocal()

@@ -83,7 +83,8 @@ class SelectorHub(BaseHub):
             try:
                 os.fstat(fileno)
             except OSError:
-                self.remove_descriptor(fileno)
+                # Its waiters would otherwise hang: tell them, as notify_close would have.
+                self.notify_close(fileno)
 
     def _poller_close(self) -> None:
         self.selector.close()

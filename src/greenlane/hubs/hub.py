@@ -31,9 +31,9 @@ import sys
 import time
 import traceback
 from collections import deque
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional, Sequence
 
-from greenlet import getcurrent, greenlet
+from greenlet import GreenletExit, getcurrent, greenlet
 
 from greenlane.hubs.timer import LocalTimer, Timer
 
@@ -122,8 +122,9 @@ class BaseHub:
     def __init__(self, clock: Optional[Callable[[], float]] = None) -> None:
         self.clock: Callable[[], float] = clock or time.monotonic
         self._root = _root_greenlet()
-        self.greenlet = greenlet(self.run, parent=self._root)
-        self._ready: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self.greenlet = greenlet(self._loop, parent=self._root)
+        # (function, arguments); the arguments are any sequence (sleep(0) passes a list).
+        self._ready: deque[tuple[Callable[..., Any], Sequence[Any]]] = deque()
         self.timers: list[tuple[float, int, Timer]] = []
         self.timers_canceled = 0
         self._seq = itertools.count()
@@ -168,8 +169,8 @@ class BaseHub:
         """
         hub_greenlet = self.greenlet
         if hub_greenlet.dead:
-            # run() returned (abort); a fresh loop greenlet picks up where it left off.
-            hub_greenlet = self.greenlet = greenlet(self.run, parent=self._root)
+            # The loop's greenlet was killed; a fresh one picks up where it left off.
+            hub_greenlet = self.greenlet = greenlet(self._loop, parent=self._root)
         elif getcurrent() is hub_greenlet:
             raise RuntimeError("cannot switch to the hub from the hub: a blocking call was "
                                "made from a hub callback")
@@ -359,6 +360,8 @@ class BaseHub:
                 timer()
             except (SystemExit, KeyboardInterrupt):
                 self._raise_in_main()
+            except GreenletExit:
+                raise  # thrown into the hub's greenlet to end the loop, not by the callback
             except BaseException:  # noqa: BLE001 - a timer callback must not kill the loop
                 self.report_exception("timer", timer)
 
@@ -388,6 +391,8 @@ class BaseHub:
                         fn(*args)
                     except (SystemExit, KeyboardInterrupt):
                         self._raise_in_main()
+                    except GreenletExit:
+                        raise  # the hub itself is being killed (see fire_timers)
                     except BaseException:  # noqa: BLE001 - see the class docstring
                         self.report_exception("green thread", getattr(fn, "__self__", fn))
                 if heap:
@@ -406,6 +411,15 @@ class BaseHub:
         finally:
             self.running = False
             self.stopping = False
+
+    def _loop(self) -> None:
+        # The body of ``self.greenlet``. abort() ends run() but not this greenlet: green threads
+        # have it as their parent, and one whose parent died would hand its exit to the root
+        # greenlet (a spurious wake-up there; on PyPy, an error). The root gets control as if
+        # run() had returned, and the next switch to the hub runs the loop again.
+        while True:
+            self.run()
+            self._root.switch(None)
 
     def wait(self, seconds: float) -> None:
         """Poll for I/O for up to ``seconds`` and wake the listeners whose fds are ready."""
@@ -447,6 +461,8 @@ class BaseHub:
                 listener.cb(listener.fileno)
             except (SystemExit, KeyboardInterrupt):
                 self._raise_in_main()
+            except GreenletExit:
+                raise  # the hub itself is being killed (see fire_timers)
             except BaseException:  # noqa: BLE001 - see the class docstring
                 self.report_exception("fd listener", listener)
 
@@ -459,8 +475,11 @@ class BaseHub:
         if not self.running:
             return
         self.stopping = True
-        if wait and getcurrent() is not self.greenlet:
-            self._ready.append((getcurrent().switch, ()))
+        current = getcurrent()
+        if wait and current is not self.greenlet:
+            if current is not self._root:
+                # The ended loop returns to the root greenlet; resume this one on the next run.
+                self._ready.append((current.switch, ()))
             self.switch()
 
     # ------------------------------------------------------------------ errors

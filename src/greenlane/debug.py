@@ -1,0 +1,376 @@
+"""Debugging aids: hub switches, listener and timer inspection, blocking detection, line tracing.
+
+Same names as ``eventlet.debug``. Differences from eventlet:
+
+* The hub switches (``hub_exceptions``, ``hub_prevent_multiple_readers``, the ``*_stacks`` and
+  ``hub_blocking_detection``) act on the calling OS thread's hub only; a hub created later (in
+  another thread, or in a child after ``fork``) starts with the defaults. eventlet's
+  ``hub_prevent_multiple_readers`` was process-wide.
+* ``hub_blocking_detection`` reports, it does not raise: a watchdog OS thread notices a green
+  thread that has run for more than ``resolution`` seconds without switching and writes its
+  current stack to stderr (or to the ``report`` callback), while the offender goes on. eventlet
+  used ``SIGALRM``/``setitimer``: main thread only, integer-second resolution on some
+  platforms, and it raised inside whatever code happened to be running. Here any thread's hub
+  can be watched, and the stack shown is the offender's, taken while it is still blocking.
+  Detection costs nothing while it is off; while on, each greenlet switch pays for one clock
+  read (``greenlet.settrace``).
+* ``tpool_exceptions`` and ``format_asyncio_info`` are not provided (no tpool module yet, no
+  asyncio hub).
+"""
+
+from __future__ import annotations
+
+import _thread
+import linecache
+import re
+import sys
+import time
+import traceback
+import warnings
+import weakref
+from types import FrameType
+from typing import Any, Callable, Optional
+
+import greenlet
+
+from greenlane.hubs import get_hub
+from greenlane.hubs.hub import BaseHub
+
+__all__ = [
+    "Spew",
+    "format_hub_listeners",
+    "format_hub_timers",
+    "format_threads_info",
+    "hub_blocking_detection",
+    "hub_exceptions",
+    "hub_listener_stacks",
+    "hub_prevent_multiple_readers",
+    "hub_timer_stacks",
+    "spew",
+    "unspew",
+]
+
+# Captured at import so that a later monkey patch cannot turn the watchdog into a green thread.
+_start_new_thread = _thread.start_new_thread
+_allocate_lock = _thread.allocate_lock
+_get_ident = _thread.get_ident
+
+
+# ---------------------------------------------------------------------------- line tracing
+class Spew:
+    """A ``sys.settrace`` function that prints every line executed (see ``spew``)."""
+
+    def __init__(self, trace_names: Optional[Any] = None, show_values: bool = True) -> None:
+        self.trace_names = trace_names
+        self.show_values = show_values
+
+    def __call__(self, frame: FrameType, event: str, arg: Any) -> Spew:
+        if event != "line":
+            return self
+        module = frame.f_globals.get("__name__", "?")
+        if self.trace_names is not None and not any(
+                module == name or module.startswith(name + ".") for name in self.trace_names):
+            return self
+        lineno = frame.f_lineno
+        line = linecache.getline(frame.f_code.co_filename, lineno).rstrip()
+        sys.stdout.write(f"{module}:{lineno}: {line}\n")
+        if self.show_values:
+            for name in sorted(set(re.findall(r"[A-Za-z_]\w*", line))):
+                if name in frame.f_locals:
+                    value = frame.f_locals[name]
+                elif name in frame.f_globals:
+                    value = frame.f_globals[name]
+                else:
+                    continue
+                try:
+                    text = repr(value)
+                except Exception:  # noqa: BLE001 - a broken __repr__ must not stop tracing
+                    text = f"<unrepresentable {type(value).__name__}>"
+                if len(text) > 200:
+                    text = text[:197] + "..."
+                sys.stdout.write(f"\t{name} = {text}\n")
+        return self
+
+
+def spew(trace_names: Optional[Any] = None, show_values: bool = False) -> None:
+    """Print each line the current OS thread executes, with its module and line number.
+
+    ``trace_names`` limits the output to those modules (and their submodules);
+    ``show_values`` also prints the value of each name used on the line. Very slow: for
+    debugging only. ``unspew()`` stops it.
+    """
+    sys.settrace(Spew(trace_names, show_values))
+
+
+def unspew() -> None:
+    """Stop the tracing started by ``spew()`` (removes the thread's trace function)."""
+    sys.settrace(None)
+
+
+# ---------------------------------------------------------------------------- hub switches
+def hub_exceptions(state: bool = True) -> None:
+    """Whether the hub prints exceptions that escape green threads and timers (default on).
+
+    An exception escaping a ``spawn_n`` green thread or a timer callback is only reported, so
+    turning this off hides it completely. ``spawn``'s exceptions reach ``GreenThread.wait()``
+    either way.
+    """
+    get_hub().debug_exceptions = state
+
+
+def hub_prevent_multiple_readers(state: bool = True) -> None:
+    """Whether a second green thread waiting on the same fd and direction is an error.
+
+    On (the default), the second ``trampoline``/``hub.add`` raises ``RuntimeError`` naming the
+    fd and both green threads. Off, both wait and both are woken; only for code that serialises
+    its reads some other way.
+    """
+    get_hub().prevent_multiple_readers = state
+
+
+class _HubDebug:
+    """Debug state attached to one hub (``hub._greenlane_debug``)."""
+
+    def __init__(self) -> None:
+        self.listener_stacks: Optional[dict[Any, str]] = None
+        self.timer_stacks: Optional[dict[Any, str]] = None
+        self.blocking: Optional[_BlockingDetector] = None
+
+
+def _state(hub: BaseHub) -> _HubDebug:
+    state: Optional[_HubDebug] = getattr(hub, "_greenlane_debug", None)
+    if state is None:
+        state = _HubDebug()
+        hub._greenlane_debug = state  # type: ignore[attr-defined]
+    return state
+
+
+def _creation_stack() -> str:
+    # Drop the two innermost frames: the recording wrapper and this function.
+    return "".join(traceback.format_stack(limit=32)[:-2])
+
+
+def _record(stacks: dict[Any, str], obj: Any, live: Callable[[Any], bool]) -> None:
+    stacks[obj] = _creation_stack()
+    if len(stacks) > 1024:
+        # Entries of listeners and timers that are done are dropped in a batch.
+        for key in [key for key in stacks if not live(key)]:
+            del stacks[key]
+
+
+def hub_listener_stacks(state: bool = False) -> None:
+    """Record where each fd listener was added, for ``format_hub_listeners()``.
+
+    Costs a stack capture per wait on an fd while on; nothing while off.
+    """
+    hub = get_hub()
+    debug = _state(hub)
+    if state and debug.listener_stacks is None:
+        stacks: dict[Any, str] = {}
+        debug.listener_stacks = stacks
+        add = type(hub).add
+
+        def recording_add(*args: Any, **kwargs: Any) -> Any:
+            listener = add(hub, *args, **kwargs)
+            _record(stacks, listener, lambda item: not item.spent)
+            return listener
+
+        hub.add = recording_add  # type: ignore[method-assign]
+    elif not state and debug.listener_stacks is not None:
+        debug.listener_stacks = None
+        del hub.add
+
+
+def hub_timer_stacks(state: bool = False) -> None:
+    """Record where each timer was scheduled, for ``format_hub_timers()``.
+
+    Covers timers with a positive delay (zero-delay work goes to the ready queue and runs on
+    the next turn). Costs a stack capture per timer while on; nothing while off.
+    """
+    hub = get_hub()
+    debug = _state(hub)
+    if state and debug.timer_stacks is None:
+        stacks: dict[Any, str] = {}
+        debug.timer_stacks = stacks
+        add_timer = type(hub).add_timer
+
+        def recording_add_timer(timer: Any) -> Any:
+            result = add_timer(hub, timer)
+            _record(stacks, timer, lambda item: not item.called)
+            return result
+
+        hub.add_timer = recording_add_timer  # type: ignore[method-assign]
+    elif not state and debug.timer_stacks is not None:
+        debug.timer_stacks = None
+        del hub.add_timer
+
+
+def _indent(text: str) -> str:
+    return "".join("    " + line + "\n" for line in text.rstrip("\n").split("\n"))
+
+
+def format_hub_listeners() -> str:
+    """The current hub's fd listeners, one per line, with their stacks if recorded.
+
+    Useful to find a leaked listener (a green thread that still waits on a socket).
+    """
+    hub = get_hub()
+    stacks = _state(hub).listener_stacks or {}
+    lines = []
+    for title, listeners in (("READERS:", hub.get_readers()), ("WRITERS:", hub.get_writers())):
+        lines.append(title)
+        for listener in listeners:
+            lines.append(f"  {listener!r}")
+            if listener in stacks:
+                lines.append(_indent(stacks[listener]).rstrip("\n"))
+    return "\n".join(lines)
+
+
+def format_hub_timers() -> str:
+    """The current hub's pending timers in deadline order, with their stacks if recorded."""
+    hub = get_hub()
+    stacks = _state(hub).timer_stacks or {}
+    now = hub.clock()
+    lines = ["TIMERS:"]
+    for deadline, _seq, timer in sorted(hub.timers, key=lambda entry: entry[:2]):
+        if timer.called:
+            continue
+        lines.append(f"  in {deadline - now:.3f}s: {timer!r}")
+        if timer in stacks:
+            lines.append(_indent(stacks[timer]).rstrip("\n"))
+    return "\n".join(lines)
+
+
+def format_threads_info() -> str:
+    """Every OS thread's current stack (the running green thread's, for each thread)."""
+    import threading
+
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    parts = []
+    for ident, frame in sys._current_frames().items():
+        parts.append(f"Thread {names.get(ident, '?')} ({ident}):\n"
+                     + "".join(traceback.format_stack(frame)))
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------- blocking
+def _write_stderr(message: str) -> None:
+    sys.stderr.write(message)
+    sys.stderr.flush()
+
+
+class _BlockingDetector:
+    """Watches one hub's thread from a separate OS thread; see ``hub_blocking_detection``."""
+
+    def __init__(self, hub: BaseHub, resolution: float,
+                 report: Callable[[str], Any]) -> None:
+        self.hub_ref = weakref.ref(hub)
+        self.resolution = resolution
+        self.report = report
+        self.thread_id = _get_ident()
+        # (when, greenlet): the last switch. One tuple, so the watchdog reads it atomically.
+        self.last: tuple[float, Any] = (time.monotonic(), greenlet.getcurrent())
+        self.reported: Optional[tuple[float, Any]] = None
+        self.previous_trace: Any = None
+        self.stop_lock = _allocate_lock()
+        self.stop_lock.acquire()
+
+    def trace(self, event: str, args: Any) -> None:
+        if event == "switch" or event == "throw":
+            self.last = (time.monotonic(), args[1])
+        previous = self.previous_trace
+        if previous is not None:
+            previous(event, args)
+
+    def start(self) -> None:
+        self.previous_trace = greenlet.gettrace()
+        greenlet.settrace(self.trace)
+        _start_new_thread(self.watch, ())
+
+    def stop(self) -> None:
+        if greenlet.gettrace() == self.trace:
+            greenlet.settrace(self.previous_trace)
+        self.stop_lock.release()
+
+    def watch(self) -> None:
+        interval = max(0.001, self.resolution / 4)
+        while not self.stop_lock.acquire(True, interval):
+            hub = self.hub_ref()
+            if hub is None:
+                return
+            last = self.last
+            since, running = last
+            if running is hub.greenlet or last == self.reported:
+                continue
+            elapsed = time.monotonic() - since
+            if elapsed <= self.resolution:
+                continue
+            frame = sys._current_frames().get(self.thread_id)
+            if frame is None:
+                return  # the hub's thread has exited
+            stack = "".join(traceback.format_stack(frame))
+            del frame
+            if self.last is not last:
+                continue  # it switched while we looked: the stack may be someone else's
+            self.reported = last
+            try:
+                self.report(
+                    f"greenlane: {running!r} has kept the hub from running for "
+                    f"{elapsed:.3f}s (more than {self.resolution}s) without switching; "
+                    f"it is at:\n{stack}")
+            except Exception:  # noqa: BLE001 - the watchdog must survive a broken reporter
+                traceback.print_exc()
+
+
+def hub_blocking_detection(state: bool = False, resolution: float = 1,
+                           report: Optional[Callable[[str], Any]] = None) -> None:
+    """Report green threads that run for more than ``resolution`` seconds without yielding.
+
+    While on, a daemon OS thread checks the current thread's hub every ``resolution / 4``
+    seconds; a green thread (the main one included) that has run longer than ``resolution``
+    since it was switched to is reported once, with its current stack, to stderr or to
+    ``report(message)``. Unlike eventlet, nothing is raised in the offender.
+
+    Off (the default) it costs nothing. Needs ``greenlet.settrace`` (CPython's greenlet and
+    PyPy's own both have it); where it is missing, turning detection on only emits a
+    ``RuntimeWarning`` and leaves it off.
+    """
+    hub = get_hub()
+    debug = _state(hub)
+    if debug.blocking is not None:
+        debug.blocking.stop()
+        debug.blocking = None
+    hub.debug_blocking = state
+    hub.debug_blocking_resolution = resolution
+    if not state:
+        return
+    if resolution <= 0:
+        hub.debug_blocking = False
+        raise ValueError("resolution must be a positive number of seconds")
+    if not hasattr(greenlet, "settrace"):
+        hub.debug_blocking = False
+        warnings.warn("hub_blocking_detection is unavailable: this greenlet has no settrace()",
+                      RuntimeWarning, stacklevel=2)
+        return
+    detector = _BlockingDetector(hub, resolution, report or _write_stderr)
+    debug.blocking = detector
+    detector.start()
+
+
+def _reset_hub(hub: BaseHub) -> None:
+    """Put every debug switch of ``hub`` back to its default (for the test suite)."""
+    hub.debug_exceptions = True
+    hub.prevent_multiple_readers = True
+    debug: Optional[_HubDebug] = getattr(hub, "_greenlane_debug", None)
+    if debug is None:
+        return
+    if debug.blocking is not None:
+        debug.blocking.stop()
+        debug.blocking = None
+        hub.debug_blocking = False
+    if debug.listener_stacks is not None:
+        debug.listener_stacks = None
+        hub.__dict__.pop("add", None)
+    if debug.timer_stacks is not None:
+        debug.timer_stacks = None
+        hub.__dict__.pop("add_timer", None)

@@ -1,0 +1,224 @@
+"""greenlane.debug: hub switches, listener/timer inspection, blocking detection, spew."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from collections.abc import Iterator
+
+import greenlet
+import pytest
+
+from greenlane import debug
+from greenlane.greenthread import kill, sleep, spawn
+from greenlane.hubs import get_hub, notify_close, trampoline
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    a, b = socket.socketpair()
+    yield a, b
+    notify_close(a.fileno())
+    a.close()
+    b.close()
+
+
+def test_hub_switches_set_hub_attributes() -> None:
+    hub = get_hub()
+    debug.hub_exceptions(False)
+    assert hub.debug_exceptions is False
+    debug.hub_exceptions()
+    assert hub.debug_exceptions is True
+    debug.hub_prevent_multiple_readers(False)
+    assert hub.prevent_multiple_readers is False
+    debug.hub_prevent_multiple_readers()
+    assert hub.prevent_multiple_readers is True
+
+
+def _wait_for_data(sock: socket.socket) -> None:
+    trampoline(sock, read=True)
+
+
+def test_format_hub_listeners(pair: tuple[socket.socket, socket.socket]) -> None:
+    a, _ = pair
+    assert debug.format_hub_listeners() == "READERS:\nWRITERS:"
+    gt = spawn(_wait_for_data, a)
+    sleep(0)
+    text = debug.format_hub_listeners()
+    assert text.startswith("READERS:\n  <FdListener read fd=")
+    assert f"fd={a.fileno()}" in text
+    assert ", in _wait_for_data" not in text  # no stacks unless asked for
+    kill(gt)
+
+
+def test_hub_listener_stacks(pair: tuple[socket.socket, socket.socket]) -> None:
+    a, _ = pair
+    hub = get_hub()
+    debug.hub_listener_stacks(True)
+    debug.hub_listener_stacks(True)  # idempotent
+    assert "add" in vars(hub)
+    gt = spawn(_wait_for_data, a)
+    sleep(0)
+    text = debug.format_hub_listeners()
+    assert ", in _wait_for_data" in text
+    kill(gt)
+    debug.hub_listener_stacks(False)
+    assert "add" not in vars(hub)  # nothing left on the hot path
+    gt = spawn(_wait_for_data, a)
+    sleep(0)
+    assert ", in _wait_for_data" not in debug.format_hub_listeners()
+    kill(gt)
+
+
+def _schedule_something() -> object:
+    return get_hub().schedule_call_global(30, lambda: None)
+
+
+def test_format_hub_timers_and_stacks() -> None:
+    hub = get_hub()
+    assert debug.format_hub_timers() == "TIMERS:"
+    timer = _schedule_something()
+    text = debug.format_hub_timers()
+    assert text.startswith("TIMERS:\n  in ") and "s: <Timer 30s" in text
+    assert ", in _schedule_something" not in text
+    timer.cancel()  # type: ignore[attr-defined]
+    assert debug.format_hub_timers() == "TIMERS:"
+
+    debug.hub_timer_stacks(True)
+    assert "add_timer" in vars(hub)
+    timer = _schedule_something()
+    assert ", in _schedule_something" in debug.format_hub_timers()
+    timer.cancel()  # type: ignore[attr-defined]
+    debug.hub_timer_stacks(False)
+    assert "add_timer" not in vars(hub)
+
+
+def test_stack_records_are_pruned() -> None:
+    hub = get_hub()
+    debug.hub_timer_stacks(True)
+    for _ in range(1100):
+        hub.schedule_call_global(30, lambda: None).cancel()
+    stacks = hub._greenlane_debug.timer_stacks  # type: ignore[attr-defined]
+    assert stacks is not None and len(stacks) <= 1025
+
+
+def test_format_threads_info() -> None:
+    text = debug.format_threads_info()
+    assert "MainThread" in text
+    assert "test_format_threads_info" in text
+
+
+# ---------------------------------------------------------------------------- blocking
+def _hog(seconds: float) -> None:
+    time.sleep(seconds)  # a blocking call that keeps the hub from running
+
+
+def test_blocking_detection_reports_the_offender_with_its_stack() -> None:
+    reports: list[str] = []
+    debug.hub_blocking_detection(True, resolution=0.02, report=reports.append)
+    assert get_hub().debug_blocking is True
+    gt = spawn(_hog, 0.15)
+    gt.wait()
+    debug.hub_blocking_detection(False)
+    assert len(reports) == 1, reports
+    assert f"{id(gt):#x}" in reports[0]
+    assert ", in _hog" in reports[0]
+    assert "time.sleep(seconds)" in reports[0]
+
+
+def test_blocking_detection_quiet_for_cooperative_code() -> None:
+    reports: list[str] = []
+    debug.hub_blocking_detection(True, resolution=0.05, report=reports.append)
+
+    def polite() -> None:
+        for _ in range(15):
+            time.sleep(0.005)  # short bursts of work...
+            sleep(0)  # ...with yields in between
+
+    threads = [spawn(polite) for _ in range(2)]
+    for gt in threads:
+        gt.wait()
+    sleep(0.1)  # the hub idling in poll is not blocking
+    debug.hub_blocking_detection(False)
+    assert reports == []
+
+
+def test_blocking_detection_off_costs_nothing() -> None:
+    assert greenlet.gettrace() is None
+    debug.hub_blocking_detection(True, resolution=0.5, report=lambda message: None)
+    assert greenlet.gettrace() is not None
+    debug.hub_blocking_detection(False)
+    assert greenlet.gettrace() is None
+    assert get_hub().debug_blocking is False
+    assert get_hub()._greenlane_debug.blocking is None  # type: ignore[attr-defined]
+
+
+def test_blocking_detection_chains_existing_trace() -> None:
+    events: list[str] = []
+
+    def tracer(event: str, args: object) -> None:
+        events.append(event)
+
+    greenlet.settrace(tracer)
+    try:
+        debug.hub_blocking_detection(True, resolution=1, report=lambda message: None)
+        sleep(0)
+        debug.hub_blocking_detection(False)
+        assert greenlet.gettrace() is tracer
+        assert "switch" in events
+    finally:
+        greenlet.settrace(None)
+
+
+def test_blocking_detection_default_reports_to_stderr(capfd: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    debug.hub_blocking_detection(True, resolution=0.02)
+    spawn(_hog, 0.1).wait()
+    debug.hub_blocking_detection(False)
+    assert "has kept the hub from running" in capfd.readouterr().err
+
+
+def test_blocking_detection_rejects_bad_resolution() -> None:
+    with pytest.raises(ValueError):
+        debug.hub_blocking_detection(True, resolution=0)
+    assert greenlet.gettrace() is None
+
+
+def test_blocking_detection_without_settrace_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(greenlet, "settrace")
+    with pytest.warns(RuntimeWarning, match="settrace"):
+        debug.hub_blocking_detection(True, resolution=0.1)
+    assert get_hub().debug_blocking is False
+
+
+# ---------------------------------------------------------------------------- spew
+def _traced_function(x: int) -> int:
+    y = x + 1
+    return y * 2
+
+
+def test_spew(capsys: pytest.CaptureFixture[str]) -> None:
+    previous = sys.gettrace()
+    try:
+        debug.spew(trace_names=[__name__], show_values=True)
+        _traced_function(20)
+        debug.unspew()
+    finally:
+        sys.settrace(previous)
+    out = capsys.readouterr().out
+    assert f"{__name__}:" in out
+    assert "y = x + 1" in out
+    assert "\tx = 20" in out
+    assert "\ty = 21" in out
+
+
+def test_spew_filters_modules(capsys: pytest.CaptureFixture[str]) -> None:
+    previous = sys.gettrace()
+    try:
+        debug.spew(trace_names=["no.such.module"])
+        _traced_function(1)
+        debug.unspew()
+    finally:
+        sys.settrace(previous)
+    assert "y = x + 1" not in capsys.readouterr().out
