@@ -1,0 +1,286 @@
+"""GreenPipe: file objects over pipes that suspend only the calling green thread.
+
+Also the descriptor-level ``read``/``write`` behind ``greenlane.green.os``. Three kinds of
+descriptor are told apart, because "try first, wait on EAGAIN" is only safe on one of them:
+
+* non-blocking (O_NONBLOCK set; GreenPipe sets it on pipes and sockets it owns): the optimistic
+  path, through ``io_retry``;
+* blocking but pollable (a pipe someone else opened, a terminal): wait for readiness first, then
+  make the call, which cannot block then (the fix eventlet needed in #975, where ``os.read`` on an
+  inotify descriptor froze the process). GreenPipe leaves terminals' flags alone, since the
+  terminal's open file is shared with the shell;
+* regular files (and directories): the kernel always reports them ready, so they are read and
+  written directly, blocking on the disk as in eventlet.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import select
+import stat
+from typing import Any, Callable, Optional, Union
+
+from greenlane.greenio._socket import _notify_close, _notify_opened, io_retry
+from greenlane.hubs import trampoline
+from greenlane.hubs.hub import READ, WRITE
+
+__all__ = ["GreenFileIO", "GreenPipe", "green_read", "green_write"]
+
+# A write of at most PIPE_BUF bytes to a pipe reported writable does not block (POSIX).
+_PIPE_BUF: int = getattr(select, "PIPE_BUF", 512)
+
+_NONBLOCKING, _POLLABLE, _DIRECT = 0, 1, 2
+
+
+def _kind(fd: int) -> int:
+    if not os.get_blocking(fd):
+        return _NONBLOCKING
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return _DIRECT
+    return _POLLABLE
+
+
+def green_read(fd: int, n: int) -> bytes:
+    """``os.read`` that suspends only the calling green thread while nothing is available."""
+    kind = _kind(fd)
+    if kind == _NONBLOCKING:
+        try:
+            return os.read(fd, n)
+        except BlockingIOError:
+            return io_retry(fd, READ, None, os.read, (fd, n))  # type: ignore[no-any-return]
+    if kind == _POLLABLE:
+        trampoline(fd, read=True)
+    return os.read(fd, n)
+
+
+def green_write(fd: int, data: Any) -> int:
+    """``os.write`` that suspends only the calling green thread while the pipe is full.
+
+    On a non-blocking descriptor it returns what the kernel took, like ``os.write``; on a
+    blocking pipe or terminal it writes everything (as the blocking call would), waiting for
+    room between blocks of PIPE_BUF bytes.
+    """
+    kind = _kind(fd)
+    if kind == _NONBLOCKING:
+        try:
+            return os.write(fd, data)
+        except BlockingIOError:
+            return io_retry(fd, WRITE, None, os.write, (fd, data))  # type: ignore[no-any-return]
+    if kind == _DIRECT:
+        return os.write(fd, data)
+    with memoryview(data) as whole, whole.cast("B") as view:
+        total = len(view)
+        done = 0
+        while True:
+            trampoline(fd, write=True)
+            with view[done:done + _PIPE_BUF] as block:
+                done += os.write(fd, block)
+            if done >= total:
+                return done
+
+
+def _readinto_nonblocking(fd: int, buffer: Any) -> int:
+    if hasattr(os, "readv"):
+        return os.readv(fd, [buffer])
+    # PyPy 3.9 has no os.readv.
+    data = os.read(fd, len(buffer))
+    n = len(data)
+    buffer[:n] = data
+    return n
+
+
+class GreenFileIO(io.RawIOBase):
+    """A raw file (``io.FileIO``-like) whose reads and writes cooperate with the hub.
+
+    ``name`` is a descriptor number or a path; ``mode`` one of r, w, a, x with an optional +.
+    Pipes and sockets are switched to non-blocking mode; terminals are waited on without
+    changing their flags; regular files are read directly.
+    """
+
+    def __init__(self, name: Union[int, str, bytes, os.PathLike[Any]], mode: str = "r",
+                 closefd: bool = True, opener: Optional[Callable[[Any, int], int]] = None
+                 ) -> None:
+        super().__init__()
+        mode = mode.replace("b", "").replace("t", "")
+        if len(mode) < 1 or mode[0] not in "rwax" or set(mode[1:]) - {"+"}:
+            raise ValueError(f"invalid mode: {mode!r}")
+        plus = "+" in mode
+        self._readable = mode[0] == "r" or plus
+        self._writable = mode[0] != "r" or plus
+        if isinstance(name, int):
+            fd = name
+            if fd < 0:
+                raise ValueError("negative file descriptor")
+        else:
+            if not closefd:
+                raise ValueError("cannot use closefd=False with a file name")
+            flags = {"r": 0, "w": os.O_CREAT | os.O_TRUNC, "a": os.O_CREAT | os.O_APPEND,
+                     "x": os.O_CREAT | os.O_EXCL}[mode[0]]
+            flags |= os.O_RDWR if plus else (os.O_RDONLY if mode[0] == "r" else os.O_WRONLY)
+            flags |= getattr(os, "O_CLOEXEC", 0)
+            fd = opener(name, flags) if opener is not None else os.open(name, flags, 0o666)
+            _notify_opened(fd)
+        self._fd = fd
+        self._closefd = closefd
+        self.name = name
+        self.mode = ("rb+" if mode[0] == "r" else mode[0] + "b+") if plus else mode[0] + "b"
+        st_mode = os.fstat(fd).st_mode
+        if stat.S_ISFIFO(st_mode) or stat.S_ISSOCK(st_mode):
+            os.set_blocking(fd, False)
+            self._kind = _NONBLOCKING
+        elif stat.S_ISREG(st_mode) or stat.S_ISDIR(st_mode) or stat.S_ISBLK(st_mode):
+            self._kind = _DIRECT
+        else:
+            self._kind = _NONBLOCKING if not os.get_blocking(fd) else _POLLABLE
+        self._seekable: Optional[bool] = None
+
+    def __repr__(self) -> str:
+        return f"<greenlane.GreenFileIO name={self.name!r} mode={self.mode!r} fd={self._fd}>"
+
+    def fileno(self) -> int:
+        """The descriptor number."""
+        self._checkClosed()  # type: ignore[attr-defined]
+        return self._fd
+
+    def readable(self) -> bool:
+        """Whether the file was opened for reading."""
+        self._checkClosed()  # type: ignore[attr-defined]
+        return self._readable
+
+    def writable(self) -> bool:
+        """Whether the file was opened for writing."""
+        self._checkClosed()  # type: ignore[attr-defined]
+        return self._writable
+
+    def seekable(self) -> bool:
+        """False for pipes, sockets and terminals."""
+        self._checkClosed()  # type: ignore[attr-defined]
+        if self._seekable is None:
+            try:
+                os.lseek(self._fd, 0, os.SEEK_CUR)
+                self._seekable = True
+            except OSError:
+                self._seekable = False
+        return self._seekable
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Move the file position (regular files only)."""
+        self._checkClosed()  # type: ignore[attr-defined]
+        return os.lseek(self._fd, offset, whence)
+
+    def tell(self) -> int:
+        """The file position (regular files only)."""
+        return self.seek(0, os.SEEK_CUR)
+
+    def truncate(self, size: Optional[int] = None) -> int:
+        """Truncate to ``size`` bytes (default: the current position)."""
+        if size is None:
+            size = self.tell()
+        os.ftruncate(self._fd, size)
+        return size
+
+    def isatty(self) -> bool:
+        """Whether the descriptor is a terminal."""
+        self._checkClosed()  # type: ignore[attr-defined]
+        return os.isatty(self._fd)
+
+    def readinto(self, buffer: Any) -> int:  # type: ignore[override]
+        """Read into ``buffer``; return the count (0 at end of file)."""
+        self._checkClosed()  # type: ignore[attr-defined]
+        if not self._readable:
+            raise io.UnsupportedOperation("File not open for reading")
+        fd = self._fd
+        if self._kind == _NONBLOCKING:
+            try:
+                return _readinto_nonblocking(fd, buffer)
+            except BlockingIOError:
+                return io_retry(fd, READ, None,  # type: ignore[no-any-return]
+                                _readinto_nonblocking, (fd, buffer))
+        if self._kind == _POLLABLE:
+            trampoline(fd, read=True)
+        return _readinto_nonblocking(fd, buffer)
+
+    def readall(self) -> bytes:
+        """Read until end of file."""
+        chunks: list[bytes] = []
+        while True:
+            chunk = self.read(io.DEFAULT_BUFFER_SIZE)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+    def write(self, data: Any) -> int:  # type: ignore[override]
+        """Write what the descriptor takes (at least one byte); return the count."""
+        self._checkClosed()  # type: ignore[attr-defined]
+        if not self._writable:
+            raise io.UnsupportedOperation("File not open for writing")
+        fd = self._fd
+        if self._kind == _NONBLOCKING:
+            try:
+                return os.write(fd, data)
+            except BlockingIOError:
+                return io_retry(fd, WRITE, None, os.write, (fd, data))  # type: ignore[no-any-return]
+        if self._kind == _POLLABLE:
+            trampoline(fd, write=True)
+            with memoryview(data) as view, view.cast("B") as block:
+                return os.write(fd, block[:_PIPE_BUF])
+        return os.write(fd, data)
+
+    def close(self) -> None:
+        """Close; green threads blocked on the descriptor get ``IOClosed``."""
+        if self.closed:
+            return
+        try:
+            super().close()
+        finally:
+            if self._closefd:
+                _notify_close(self._fd)
+                os.close(self._fd)
+
+
+def GreenPipe(name: Any, mode: str = "r", buffering: int = -1, encoding: Optional[str] = None,
+              errors: Optional[str] = None, newline: Optional[str] = None, closefd: bool = True,
+              opener: Optional[Callable[[Any, int], int]] = None) -> Any:
+    """Open a pipe (or file) like ``open()``, with reads and writes that cooperate.
+
+    ``name`` is a descriptor number, a path, or a file object (whose descriptor is duplicated
+    and which is then closed, as in eventlet). Returns a buffered binary file or a text file, as
+    ``open()`` would. Regular files still block the process while the disk works.
+    """
+    if not isinstance(name, (int, str, bytes, os.PathLike)):
+        fileno = name.fileno()
+        fd = os.dup(fileno)
+        _notify_opened(fd)
+        name.close()
+        name = fd
+    raw = GreenFileIO(name, mode.replace("t", ""), closefd, opener)
+    binary = "b" in mode
+    line_buffering = False
+    if buffering == 1 and not binary:
+        line_buffering = True
+        buffering = -1
+    if buffering < 0:
+        buffering = io.DEFAULT_BUFFER_SIZE
+    if buffering == 0:
+        if not binary:
+            raise ValueError("can't have unbuffered text I/O")
+        return raw
+    buffer: Any
+    if raw.readable() and raw.writable():
+        if raw.seekable():
+            buffer = io.BufferedRandom(raw, buffering)
+        else:
+            buffer = io.BufferedRWPair(raw, raw, buffering)
+    elif raw.writable():
+        buffer = io.BufferedWriter(raw, buffering)
+    else:
+        buffer = io.BufferedReader(raw, buffering)
+    if binary:
+        return buffer
+    if encoding is None and hasattr(io, "text_encoding"):
+        encoding = io.text_encoding(encoding)
+    text = io.TextIOWrapper(buffer, encoding, errors, newline, line_buffering)
+    text.mode = mode  # type: ignore[misc]
+    return text

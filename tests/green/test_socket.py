@@ -1,0 +1,122 @@
+"""greenlane.green.socket: the stdlib module's names, with green sockets where it matters."""
+
+from __future__ import annotations
+
+import os
+import socket as stdsocket
+import sys
+
+import pytest
+
+from greenlane.green import socket
+from greenlane.greenio import GreenSocket
+from greenlane.greenthread import sleep, spawn
+
+
+def test_module_mirrors_the_stdlib() -> None:
+    assert socket.socket is GreenSocket
+    assert socket.SocketType is GreenSocket
+    assert socket.AF_INET == stdsocket.AF_INET
+    assert socket.timeout is stdsocket.timeout
+    assert socket.getaddrinfo is stdsocket.getaddrinfo
+    assert socket.gaierror is stdsocket.gaierror
+    assert set(stdsocket.__all__) <= set(socket.__all__)
+    for name in socket.__all__:
+        assert hasattr(socket, name), name
+
+
+def test_socketpair_is_green_and_cooperative() -> None:
+    a, b = socket.socketpair()
+    try:
+        assert isinstance(a, GreenSocket) and isinstance(b, GreenSocket)
+        assert a.family == getattr(stdsocket, "AF_UNIX", stdsocket.AF_INET)
+        gt = spawn(b.recv, 5)
+        sleep(0)
+        assert not gt.dead
+        a.sendall(b"pair!")
+        assert gt.wait() == b"pair!"
+    finally:
+        a.close()
+        b.close()
+
+
+def test_socketpair_datagram() -> None:
+    a, b = socket.socketpair(type=stdsocket.SOCK_DGRAM)
+    with a, b:
+        assert a.type == stdsocket.SOCK_DGRAM
+        a.send(b"datagram")
+        assert b.recv(100) == b"datagram"
+
+
+def test_fromfd_duplicates() -> None:
+    a, b = socket.socketpair()
+    try:
+        c = socket.fromfd(b.fileno(), b.family, b.type)
+        assert isinstance(c, GreenSocket)
+        assert c.fileno() != b.fileno()
+        b.close()
+        a.sendall(b"dup")
+        assert c.recv(3) == b"dup"
+        c.close()
+        d = socket.fromfd(a, a.family, a.type)  # any object with fileno() works too
+        d.close()
+    finally:
+        a.close()
+
+
+def test_create_connection_and_create_server() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        assert isinstance(server, GreenSocket)
+        assert server.getsockopt(stdsocket.SOL_SOCKET, stdsocket.SO_REUSEADDR)
+        port = server.getsockname()[1]
+        acc = spawn(server.accept)
+        client = socket.create_connection(("localhost", port), timeout=2.5,
+                                          source_address=("127.0.0.1", 0))
+        conn, addr = acc.wait()
+        with client, conn:
+            assert isinstance(client, GreenSocket)
+            assert client.gettimeout() == 2.5
+            assert addr == client.getsockname()
+            client.sendall(b"cc")
+            assert conn.recv(2) == b"cc"
+
+
+def test_create_connection_reports_the_failure() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port))
+    if sys.version_info >= (3, 11):
+        with pytest.raises(ExceptionGroup):  # noqa: F821
+            socket.create_connection(("127.0.0.1", port), all_errors=True)
+
+
+def test_create_server_options(tmp_path: object) -> None:
+    with socket.create_server(("127.0.0.1", 0), reuse_port=True, backlog=5) as server:
+        assert server.getsockopt(stdsocket.SOL_SOCKET, stdsocket.SO_REUSEPORT)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        assert not server.getsockopt(stdsocket.SOL_SOCKET, stdsocket.SO_REUSEPORT)
+    with pytest.raises(ValueError):
+        socket.create_server(("127.0.0.1", 0), dualstack_ipv6=True, family=stdsocket.AF_INET)
+    if hasattr(stdsocket, "AF_UNIX"):
+        path = os.path.join(str(tmp_path), "srv.sock")
+        with socket.create_server(path, family=stdsocket.AF_UNIX) as server:
+            assert server.getsockname() == path
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        with pytest.raises(OSError, match="while attempting to bind"):
+            socket.create_server(taken.getsockname())
+
+
+@pytest.mark.skipif(not socket.has_dualstack_ipv6(), reason="no dual-stack IPv6")
+def test_create_server_dualstack() -> None:
+    try:
+        server = socket.create_server(("::", 0), family=stdsocket.AF_INET6, dualstack_ipv6=True)
+    except OSError:
+        pytest.skip("cannot bind ::")
+    with server:
+        port = server.getsockname()[1]
+        acc = spawn(server.accept)
+        client = socket.create_connection(("127.0.0.1", port))
+        conn, _ = acc.wait()
+        client.close()
+        conn.close()

@@ -1,0 +1,885 @@
+"""GreenSocket over loopback: every socket method, timeouts, closing under a waiter, fd reuse."""
+
+from __future__ import annotations
+
+import array
+import errno
+import io
+import os
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from greenlane import debug
+from greenlane.green.socket import socketpair
+from greenlane.greenio import (
+    CONNECT_ERR,
+    CONNECT_SUCCESS,
+    SOCKET_BLOCKING,
+    SOCKET_CLOSED,
+    GreenSocket,
+    IOClosed,
+    set_nonblocking,
+    shutdown_safe,
+    socket_timeout,
+)
+from greenlane.greenthread import sleep, spawn
+from greenlane.hubs import get_hub
+from greenlane.timeout import Timeout, is_timeout
+
+Pair = tuple[GreenSocket, GreenSocket]
+
+
+def _listener(family: int = socket.AF_INET, addr: object = ("127.0.0.1", 0)) -> GreenSocket:
+    sock = GreenSocket(family, socket.SOCK_STREAM)
+    if family != getattr(socket, "AF_UNIX", None):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(addr)
+    sock.listen(128)
+    return sock
+
+
+def _connected_pair(family: int = socket.AF_INET, addr: object = ("127.0.0.1", 0)) -> Pair:
+    with _listener(family, addr) as listener:
+        client = GreenSocket(family, socket.SOCK_STREAM)
+        client.connect(listener.getsockname())
+        server, _ = listener.accept()
+    return client, server
+
+
+@pytest.fixture
+def pair() -> Iterator[Pair]:
+    client, server = _connected_pair()
+    yield client, server
+    client.close()
+    server.close()
+
+
+def _blocked(gt: object, turns: int = 3) -> bool:
+    """Let other green threads run; True if ``gt`` is still parked."""
+    for _ in range(turns):
+        sleep(0)
+    return not gt.dead  # type: ignore[attr-defined]
+
+
+def _fill(sock: GreenSocket) -> int:
+    """Send until the kernel buffers are full; return how much went."""
+    sock.setblocking(False)
+    total = 0
+    chunk = b"f" * 65536
+    try:
+        while True:
+            total += sock.send(chunk)
+    except BlockingIOError:
+        pass
+    sock.setblocking(True)
+    return total
+
+
+def _recv_exactly(sock: GreenSocket, n: int) -> bytes:
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = sock.recv_into(view[got:])
+        assert k, "peer closed early"
+        got += k
+    return bytes(buf)
+
+
+# ---------------------------------------------------------------------------- construction
+def test_new_socket_is_nonblocking_underneath_and_green_blocking() -> None:
+    with GreenSocket() as sock:
+        assert sock.fd.gettimeout() == 0.0
+        assert sock.gettimeout() is None
+        assert sock.getblocking()
+        assert sock.family == socket.AF_INET and sock.type == socket.SOCK_STREAM
+        assert sock.proto == 0
+        assert sock.timeout is None
+        assert "GreenSocket" in repr(sock)
+
+
+def test_wrapping_an_existing_socket_keeps_a_positive_timeout() -> None:
+    real = socket.socket()
+    real.settimeout(2.5)
+    with GreenSocket(real) as sock:
+        assert sock.fd is real
+        assert sock.gettimeout() == 2.5
+        assert real.gettimeout() == 0.0
+
+
+def test_wrapping_a_blocking_socket_takes_the_default_timeout() -> None:
+    real = socket.socket()
+    socket.setdefaulttimeout(7.0)
+    try:
+        with GreenSocket(real) as sock:
+            assert sock.gettimeout() == 7.0
+            fresh = GreenSocket()
+            assert fresh.gettimeout() == 7.0
+            fresh.close()
+    finally:
+        socket.setdefaulttimeout(None)
+
+
+def test_wrapping_rejects_non_sockets() -> None:
+    with pytest.raises(TypeError):
+        GreenSocket(object())
+
+
+def test_fileno_constructor_argument() -> None:
+    real = socket.socket()
+    fd = real.detach()
+    with GreenSocket(fileno=fd) as sock:
+        assert sock.fileno() == fd
+        assert sock.family == socket.AF_INET
+
+
+def test_unknown_attributes_come_from_the_real_socket(pair: Pair) -> None:
+    client, _ = pair
+    assert client.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE) == socket.SOCK_STREAM
+    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    assert client.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    assert client.get_inheritable() is False
+    assert isinstance(client.getsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 8), bytes)
+    with pytest.raises(AttributeError):
+        client.no_such_method  # noqa: B018
+
+
+def test_eventlet_constants() -> None:
+    assert errno.EAGAIN in SOCKET_BLOCKING
+    assert errno.EPIPE in SOCKET_CLOSED
+    assert errno.EINPROGRESS in CONNECT_ERR
+    assert 0 in CONNECT_SUCCESS and errno.EISCONN in CONNECT_SUCCESS
+    assert socket_timeout is socket.timeout
+
+
+# ---------------------------------------------------------------------------- accept / connect
+@pytest.mark.usefixtures("hub_backend")
+def test_accept_waits_cooperatively_and_returns_green_sockets() -> None:
+    with _listener() as listener:
+        gt = spawn(listener.accept)
+        assert _blocked(gt)
+        client = GreenSocket()
+        client.connect(listener.getsockname())
+        conn, addr = gt.wait()
+        assert isinstance(conn, GreenSocket)
+        assert addr == client.getsockname()
+        assert conn.gettimeout() is None
+        conn.sendall(b"hi")
+        assert client.recv(2) == b"hi"
+        conn.close()
+        client.close()
+
+
+@pytest.mark.usefixtures("hub_backend")
+def test_many_concurrent_clients_echo() -> None:
+    n_clients, rounds = 50, 20
+    with _listener() as listener:
+        addr = listener.getsockname()
+
+        def serve_one(conn: GreenSocket) -> None:
+            with conn:
+                while True:
+                    data = conn.recv(4096)
+                    if not data:
+                        return
+                    conn.sendall(data)
+
+        servers = []
+
+        def acceptor() -> None:
+            for _ in range(n_clients):
+                conn, _ = listener.accept()
+                servers.append(spawn(serve_one, conn))
+
+        def client(i: int) -> int:
+            with GreenSocket() as sock:
+                sock.connect(addr)
+                for r in range(rounds):
+                    msg = f"{i}:{r};".encode() * 10
+                    sock.sendall(msg)
+                    assert _recv_exactly(sock, len(msg)) == msg
+            return i
+
+        acc = spawn(acceptor)
+        clients = [spawn(client, i) for i in range(n_clients)]
+        assert sorted(gt.wait() for gt in clients) == list(range(n_clients))
+        acc.wait()
+        for gt in servers:
+            gt.wait()
+
+
+def test_connect_refused_raises_and_connect_ex_returns_errno() -> None:
+    with _listener() as listener:
+        addr = listener.getsockname()
+    with GreenSocket() as sock:
+        with pytest.raises(ConnectionRefusedError):
+            sock.connect(addr)
+    with GreenSocket() as sock:
+        assert sock.connect_ex(addr) == errno.ECONNREFUSED
+
+
+def test_connect_ex_success_returns_zero() -> None:
+    with _listener() as listener, GreenSocket() as sock:
+        assert sock.connect_ex(listener.getsockname()) == 0
+        conn, _ = listener.accept()
+        conn.close()
+
+
+def test_connect_ex_raises_for_resolution_errors() -> None:
+    with GreenSocket() as sock, pytest.raises(socket.gaierror):
+        sock.connect_ex(("name.invalid.", 80))
+
+
+def test_nonblocking_connect_passes_through() -> None:
+    with _listener() as listener, GreenSocket() as sock:
+        sock.setblocking(False)
+        try:
+            sock.connect(listener.getsockname())
+        except BlockingIOError as exc:
+            assert exc.errno in CONNECT_ERR
+        assert sock.connect_ex(listener.getsockname()) in CONNECT_SUCCESS | CONNECT_ERR
+        conn, _ = listener.accept()
+        conn.close()
+
+
+def test_connect_times_out_when_the_backlog_is_full() -> None:
+    # With a full accept queue Linux drops the SYN, so connect hangs: that is the timeout case,
+    # reproduced on loopback.
+    listener = GreenSocket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    addr = listener.getsockname()
+    fillers = []
+    try:
+        start = time.monotonic()
+        with pytest.raises(socket.timeout):
+            for _ in range(16):
+                sock = GreenSocket()
+                fillers.append(sock)
+                sock.settimeout(0.2)
+                sock.connect(addr)
+        assert time.monotonic() - start < 5
+    finally:
+        for sock in fillers:
+            sock.close()
+        listener.close()
+
+
+def test_accept_timeout() -> None:
+    with _listener() as listener:
+        listener.settimeout(0.05)
+        start = time.monotonic()
+        with pytest.raises(socket.timeout) as info:
+            listener.accept()
+        assert 0.04 < time.monotonic() - start < 2
+        assert is_timeout(info.value)
+
+
+def test_nonblocking_accept_raises_blocking_io_error() -> None:
+    with _listener() as listener:
+        listener.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+
+
+# ---------------------------------------------------------------------------- receiving
+@pytest.mark.usefixtures("hub_backend")
+def test_recv_waits_for_data(pair: Pair) -> None:
+    client, server = pair
+    gt = spawn(server.recv, 100)
+    assert _blocked(gt)
+    client.sendall(b"payload")
+    assert gt.wait() == b"payload"
+
+
+@pytest.mark.usefixtures("hub_backend")
+def test_recv_into_with_nbytes_and_memoryview(pair: Pair) -> None:
+    client, server = pair
+    buf = bytearray(10)
+    gt = spawn(server.recv_into, memoryview(buf)[2:], 3)
+    assert _blocked(gt)
+    client.sendall(b"abcdef")
+    assert gt.wait() == 3
+    assert buf == b"\0\0abc" + b"\0" * 5
+    assert server.recv_into(buf) == 3
+    assert buf[:3] == b"def"
+
+
+def test_recv_returns_empty_at_eof(pair: Pair) -> None:
+    client, server = pair
+    gt = spawn(server.recv, 10)
+    assert _blocked(gt)
+    client.close()
+    assert gt.wait() == b""
+
+
+def test_recv_flags_peek(pair: Pair) -> None:
+    client, server = pair
+    client.sendall(b"peek")
+    assert server.recv(4, socket.MSG_PEEK) == b"peek"
+    assert server.recv(4) == b"peek"
+
+
+@pytest.mark.usefixtures("hub_backend")
+def test_recv_timeout(pair: Pair) -> None:
+    _, server = pair
+    server.settimeout(0.05)
+    start = time.monotonic()
+    with pytest.raises(socket.timeout, match="timed out"):
+        server.recv(1)
+    assert 0.04 < time.monotonic() - start < 2
+    with pytest.raises(TimeoutError if sys.version_info >= (3, 10) else OSError):
+        server.recv_into(bytearray(1))
+
+
+def test_timeout_is_per_operation_not_cumulative(pair: Pair) -> None:
+    client, server = pair
+    server.settimeout(0.2)
+
+    def trickle() -> None:
+        for _ in range(4):
+            sleep(0.1)
+            client.sendall(b"x")
+
+    gt = spawn(trickle)
+    assert b"".join(server.recv(1) for _ in range(4)) == b"xxxx"
+    gt.wait()
+
+
+def test_nonblocking_recv_passes_through(pair: Pair) -> None:
+    client, server = pair
+    server.setblocking(False)
+    assert not server.getblocking()
+    assert server.gettimeout() == 0.0
+    with pytest.raises(BlockingIOError):
+        server.recv(1)
+    with pytest.raises(BlockingIOError):
+        server.recv_into(bytearray(1))
+    client.sendall(b"z")
+    deadline = time.monotonic() + 2
+    while True:
+        try:
+            assert server.recv(1) == b"z"
+            break
+        except BlockingIOError:
+            assert time.monotonic() < deadline
+            sleep(0.001)
+
+
+def test_settimeout_validates() -> None:
+    with GreenSocket() as sock:
+        with pytest.raises(ValueError):
+            sock.settimeout(-1)
+        with pytest.raises(TypeError):
+            sock.settimeout("soon")  # type: ignore[arg-type]
+        sock.settimeout(3)
+        assert sock.gettimeout() == 3.0
+        sock.setblocking(True)
+        assert sock.gettimeout() is None
+
+
+def test_greenlane_timeout_interrupts_recv_cleanly(pair: Pair) -> None:
+    _, server = pair
+    with Timeout(0.02, False):
+        server.recv(1)
+        raise AssertionError("recv returned without data")
+    assert get_hub().get_readers() == []
+
+
+def test_udp_recvfrom_sendto_both_forms() -> None:
+    a = GreenSocket(socket.AF_INET, socket.SOCK_DGRAM)
+    b = GreenSocket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        a.bind(("127.0.0.1", 0))
+        b.bind(("127.0.0.1", 0))
+        gt = spawn(a.recvfrom, 100)
+        assert _blocked(gt)
+        assert b.sendto(b"one", a.getsockname()) == 3
+        assert gt.wait() == (b"one", b.getsockname())
+        buf = bytearray(8)
+        gt = spawn(a.recvfrom_into, buf, 5)
+        assert _blocked(gt)
+        assert b.sendto(b"two", 0, a.getsockname()) == 3
+        assert gt.wait() == (3, b.getsockname())
+        assert buf[:3] == b"two"
+        a.settimeout(0.02)
+        with pytest.raises(socket.timeout):
+            a.recvfrom(1)
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="needs Unix sockets")
+def test_sendmsg_recvmsg_pass_a_descriptor() -> None:
+    a, b = socketpair()
+    r, w = os.pipe()
+    try:
+        gt = spawn(b.recvmsg, 16, socket.CMSG_SPACE(array.array("i").itemsize))
+        assert _blocked(gt)
+        fds = array.array("i", [w])
+        assert a.sendmsg([b"fd", b"!"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds.tobytes())]
+                         ) == 3
+        data, ancdata, _flags, _addr = gt.wait()
+        assert data == b"fd!"
+        level, kind, payload = ancdata[0]
+        assert (level, kind) == (socket.SOL_SOCKET, socket.SCM_RIGHTS)
+        received = array.array("i")
+        received.frombytes(payload[:received.itemsize])
+        os.write(received[0], b"via passed fd")
+        os.close(received[0])
+        assert os.read(r, 100) == b"via passed fd"
+        buf = bytearray(4)
+        gt = spawn(b.recvmsg_into, [buf])
+        assert _blocked(gt)
+        a.sendmsg([b"abcd"])
+        assert gt.wait()[0] == 4
+        assert buf == b"abcd"
+    finally:
+        os.close(r)
+        os.close(w)
+        a.close()
+        b.close()
+
+
+# ---------------------------------------------------------------------------- sending
+@pytest.mark.usefixtures("hub_backend")
+def test_send_waits_when_the_buffers_are_full(pair: Pair) -> None:
+    client, server = pair
+    filled = _fill(client)
+    gt = spawn(client.send, b"more")
+    assert _blocked(gt)
+    got = 0
+    while not gt.dead:
+        got += len(server.recv(1 << 20))
+    assert gt.wait() == 4
+    assert got <= filled + 4
+
+
+@pytest.mark.usefixtures("hub_backend")
+def test_sendall_and_recv_into_move_64_mib(pair: Pair) -> None:
+    client, server = pair
+    size = 64 << 20
+    block = os.urandom(1 << 20)
+    payload = bytearray(block * 64)
+    received = bytearray(size)
+
+    def reader() -> int:
+        view = memoryview(received)
+        got = 0
+        while got < size:
+            n = server.recv_into(view[got:], min(size - got, 1 << 20))
+            assert n
+            got += n
+        return got
+
+    gt = spawn(reader)
+    client.sendall(payload)
+    assert gt.wait() == size
+    assert received == payload
+    payload.append(0)  # the buffer export was released: resizing works
+
+
+def test_sendall_accepts_any_buffer(pair: Pair) -> None:
+    client, server = pair
+    numbers = array.array("i", range(1000))
+    client.sendall(numbers)
+    data = _recv_exactly(server, len(numbers) * numbers.itemsize)
+    assert data == numbers.tobytes()
+    client.sendall(memoryview(b"tail"))
+    assert _recv_exactly(server, 4) == b"tail"
+
+
+def test_sendall_timeout_bounds_the_whole_call(pair: Pair) -> None:
+    client, _ = pair
+    client.settimeout(0.1)
+    start = time.monotonic()
+    with pytest.raises(socket.timeout):
+        client.sendall(b"x" * (64 << 20))
+    assert 0.08 < time.monotonic() - start < 3
+
+
+def test_nonblocking_sendall_raises_when_full(pair: Pair) -> None:
+    client, _ = pair
+    client.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        client.sendall(b"x" * (64 << 20))
+
+
+def test_sendall_to_a_closed_peer_raises(pair: Pair) -> None:
+    client, server = pair
+    server.close()
+    with pytest.raises(OSError) as info:
+        for _ in range(100):
+            client.sendall(b"x" * 65536)
+            sleep(0.001)
+    assert info.value.errno in SOCKET_CLOSED
+
+
+# ---------------------------------------------------------------------------- sendfile
+def test_sendfile_regular_file_with_offset_and_count(pair: Pair) -> None:
+    client, server = pair
+    content = os.urandom(3 << 20)
+    with tempfile.TemporaryFile() as f:
+        f.write(content)
+        f.flush()
+        f.seek(0)
+        gt = spawn(_recv_exactly, server, len(content) - 1000 - 7)
+        assert client.sendfile(f, 1000, len(content) - 1000 - 7) == len(content) - 1007
+        assert gt.wait() == content[1000:-7]
+        assert f.tell() == len(content) - 7
+        f.seek(0)
+        gt = spawn(_recv_exactly, server, len(content))
+        assert client.sendfile(f) == len(content)
+        assert gt.wait() == content
+
+
+def test_sendfile_falls_back_for_objects_without_a_descriptor(pair: Pair) -> None:
+    client, server = pair
+    data = b"0123456789" * 20000
+    f = io.BytesIO(data)
+    gt = spawn(_recv_exactly, server, len(data) - 5)
+    assert client.sendfile(f, 5) == len(data) - 5
+    assert gt.wait() == data[5:]
+
+
+def test_sendfile_rejects_text_files_and_bad_counts(pair: Pair, tmp_path: object) -> None:
+    client, _ = pair
+    path = os.path.join(str(tmp_path), "t.txt")
+    with open(path, "w") as f:
+        f.write("text")
+    with open(path) as f, pytest.raises(ValueError):
+        client.sendfile(f)
+    with pytest.raises(ValueError):
+        client.sendfile(io.BytesIO(b"x"), 0, 0)
+    client.setblocking(False)
+    with pytest.raises(ValueError):
+        client.sendfile(io.BytesIO(b"x"))
+
+
+# ---------------------------------------------------------------------------- makefile
+def test_makefile_binary_buffered(pair: Pair) -> None:
+    client, server = pair
+    wfile = client.makefile("wb")
+    rfile = server.makefile("rb")
+    gt = spawn(rfile.readline)
+    assert _blocked(gt)
+    wfile.write(b"line one\nline two\n")
+    wfile.flush()
+    assert gt.wait() == b"line one\n"
+    assert rfile.readline() == b"line two\n"
+    wfile.close()
+    rfile.close()
+
+
+def test_makefile_text_and_readwrite(pair: Pair) -> None:
+    client, server = pair
+    cfile = client.makefile("rw", encoding="utf-8", newline="")
+    sfile = server.makefile("rw", encoding="utf-8", newline="")
+    assert cfile.mode == "rw"
+    cfile.write("héllo\r\n")
+    cfile.flush()
+    assert sfile.readline() == "héllo\r\n"
+    sfile.write("back\n")
+    sfile.flush()
+    assert cfile.readline() == "back\n"
+    cfile.close()
+    sfile.close()
+
+
+def test_makefile_unbuffered_must_be_binary(pair: Pair) -> None:
+    client, server = pair
+    raw = server.makefile("rb", buffering=0)
+    client.sendall(b"raw")
+    assert raw.read(3) == b"raw"
+    raw.close()
+    with pytest.raises(ValueError):
+        server.makefile("r", buffering=0)
+    with pytest.raises(ValueError):
+        server.makefile("rx")
+
+
+def test_close_waits_for_makefile_objects(pair: Pair) -> None:
+    client, server = pair
+    rfile = server.makefile("rb")
+    fileno = server.fileno()
+    server.close()
+    assert server.fileno() == fileno  # still open: a file object uses it
+    client.sendall(b"still here\n")
+    assert rfile.readline() == b"still here\n"
+    rfile.close()
+    assert server.fileno() == -1
+
+
+def test_makefile_read_timeout(pair: Pair) -> None:
+    _, server = pair
+    server.settimeout(0.03)
+    rfile = server.makefile("rb")
+    with pytest.raises(socket.timeout):
+        rfile.read(1)
+    rfile.close()
+
+
+# ---------------------------------------------------------------------------- lifetime
+@pytest.mark.usefixtures("hub_backend")
+def test_close_wakes_a_blocked_reader_with_ioclosed(pair: Pair) -> None:
+    _, server = pair
+    gt = spawn(server.recv, 10)
+    assert _blocked(gt)
+    start = time.monotonic()
+    server.close()
+    with pytest.raises(IOClosed) as info:
+        gt.wait()
+    assert time.monotonic() - start < 1
+    assert isinstance(info.value, OSError)
+    assert info.value.errno == errno.EBADF
+    assert get_hub().get_readers() == []
+
+
+@pytest.mark.usefixtures("hub_backend")
+def test_close_wakes_blocked_accept_and_sendall(pair: Pair) -> None:
+    listener = _listener()
+    acc = spawn(listener.accept)
+    client, _ = pair
+    _fill(client)
+    snd = spawn(client.sendall, b"y" * (1 << 20))
+    assert _blocked(acc) and _blocked(snd)
+    listener.close()
+    client.close()
+    with pytest.raises(IOClosed):
+        acc.wait()
+    with pytest.raises(IOClosed):
+        snd.wait()
+
+
+def test_close_with_a_timeout_pending_leaves_no_timer(pair: Pair) -> None:
+    _, server = pair
+    server.settimeout(30)
+    gt = spawn(server.recv, 1)
+    assert _blocked(gt)
+    server.close()
+    with pytest.raises(IOClosed):
+        gt.wait()
+    assert get_hub().get_timers_count() == 0
+
+
+def test_io_on_a_closed_socket_raises_ebadf(pair: Pair) -> None:
+    client, _ = pair
+    client.close()
+    client.close()  # idempotent
+    assert client.fileno() == -1
+    with pytest.raises(OSError) as info:
+        client.recv(1)
+    assert info.value.errno == errno.EBADF
+    assert "closed" in repr(client)
+
+
+@pytest.mark.usefixtures("hub_backend")
+def test_reused_fd_number_never_wakes_the_wrong_waiter() -> None:
+    # Socket A and a raw duplicate of it keep A's file open after A is closed, so events for
+    # that file can still happen; the number A had is then reused by socket B.
+    a_client, a_server = _connected_pair()
+    listener = _listener()
+    duplicate = os.dup(a_server.fileno())
+    old_number = a_server.fileno()
+    waiter_a = spawn(a_server.recv, 10)
+    assert _blocked(waiter_a)
+    a_server.close()
+    with pytest.raises(IOClosed):
+        waiter_a.wait()
+    spares = []
+    b = GreenSocket()
+    while b.fileno() != old_number:  # the lowest free number is normally the one just freed
+        spares.append(b)
+        assert len(spares) < 64
+        b = GreenSocket()
+    b.connect(listener.getsockname())
+    peer, _ = listener.accept()
+    b_client, b_server = b, peer
+    for spare in spares:
+        spare.close()
+    listener.close()
+    try:
+        attempts = []
+        real_recv = b.fd.recv
+
+        def counting_recv(*args: object) -> bytes:
+            attempts.append(args)
+            return real_recv(*args)  # type: ignore[arg-type]
+
+        b._recv = counting_recv
+        waiter_b = spawn(b.recv, 100)
+        assert _blocked(waiter_b)
+        assert len(attempts) == 1  # tried once, got EAGAIN, parked
+        a_client.sendall(b"for the old file")  # readable event on the old file only
+        sleep(0.02)
+        assert _blocked(waiter_b)
+        assert len(attempts) == 1, "the old file's event woke the new socket's waiter"
+        peer.sendall(b"for B")
+        assert waiter_b.wait() == b"for B"
+        assert os.read(duplicate, 100) == b"for the old file"
+    finally:
+        os.close(duplicate)
+        for sock in (a_client, b_client, b_server):
+            sock.close()
+
+
+def test_socket_closed_without_notice_does_not_hang_its_successor() -> None:
+    # A socket dropped without close() is closed by the garbage collector behind the hub's
+    # back; a new socket that gets the same number must still be waited on properly.
+    a_client, a_server = _connected_pair()
+    a_server.sendall(b"x")
+    a_client.recv(1)
+    gt = spawn(a_client.recv, 1)
+    assert _blocked(gt)
+    a_server.sendall(b"y")
+    assert gt.wait() == b"y"  # the hub now has a registration for a_client's number
+    number = a_client.fileno()
+    os.close(a_client.fd.detach())  # the descriptor vanishes without notify_close
+    b_client, b_server = _connected_pair()
+    try:
+        b = b_client if b_client.fileno() == number else b_server
+        peer = b_server if b is b_client else b_client
+        gt = spawn(b.recv, 10)
+        assert _blocked(gt)
+        peer.sendall(b"wake")
+        with Timeout(2):
+            assert gt.wait() == b"wake"
+    finally:
+        for sock in (a_server, b_client, b_server):
+            sock.close()
+
+
+def test_second_reader_is_refused_then_allowed_by_debug(pair: Pair) -> None:
+    _, server = pair
+    first = spawn(server.recv, 1)
+    assert _blocked(first)
+    second = spawn(server.recv, 1)
+    sleep(0)
+    with pytest.raises(RuntimeError, match="second simultaneous read"):
+        second.wait()
+    debug.hub_prevent_multiple_readers(False)
+    try:
+        third = spawn(server.recv, 1)
+        assert _blocked(third)
+        pair[0].sendall(b"ab")
+        results = sorted([first.wait(), third.wait()])
+        assert b"".join(results) in (b"ab", b"a", b"b") or results
+    finally:
+        debug.hub_prevent_multiple_readers(True)
+        server.settimeout(0.01)
+        for _ in range(2):
+            try:
+                server.recv(1)
+            except socket.timeout:
+                pass
+
+
+def test_detach_wakes_waiters_and_hands_over_the_descriptor(pair: Pair) -> None:
+    client, server = pair
+    gt = spawn(server.recv, 1)
+    assert _blocked(gt)
+    fd = server.detach()
+    with pytest.raises(IOClosed):
+        gt.wait()
+    assert server.fileno() == -1
+    adopted = GreenSocket(socket.socket(fileno=fd))
+    client.sendall(b"q")
+    assert adopted.recv(1) == b"q"
+    adopted.close()
+
+
+def test_dup_shares_the_connection_and_the_timeout(pair: Pair) -> None:
+    client, server = pair
+    server.settimeout(4.0)
+    twin = server.dup()
+    assert isinstance(twin, GreenSocket)
+    assert twin.fileno() != server.fileno()
+    assert twin.gettimeout() == 4.0
+    server.close()
+    client.sendall(b"to twin")
+    assert twin.recv(10) == b"to twin"
+    twin.close()
+
+
+def test_context_manager_closes() -> None:
+    with GreenSocket() as sock:
+        assert sock.fileno() >= 0
+    assert sock.fileno() == -1
+
+
+def test_shutdown_gives_eof_to_the_peer_and_wakes_own_reader(pair: Pair) -> None:
+    client, server = pair
+    gt = spawn(server.recv, 10)
+    assert _blocked(gt)
+    client.shutdown(socket.SHUT_WR)
+    assert gt.wait() == b""
+    gt = spawn(client.recv, 10)
+    assert _blocked(gt)
+    client.shutdown(socket.SHUT_RD)
+    assert gt.wait() == b""
+
+
+def test_shutdown_safe_ignores_unconnected_and_closed() -> None:
+    sock = GreenSocket()
+    shutdown_safe(sock)
+    sock.close()
+    shutdown_safe(sock)
+
+
+def test_set_nonblocking_on_sockets_and_descriptors() -> None:
+    real = socket.socket()
+    set_nonblocking(real)
+    assert real.gettimeout() == 0.0
+    real.close()
+    r, w = os.pipe()
+    try:
+        set_nonblocking(r)
+        assert not os.get_blocking(r)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+# ---------------------------------------------------------------------------- families
+def _has_ipv6_loopback() -> bool:
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no ::1 on this machine")
+def test_ipv6_round_trip() -> None:
+    client, server = _connected_pair(socket.AF_INET6, ("::1", 0))
+    try:
+        assert client.family == socket.AF_INET6
+        client.sendall(b"six")
+        assert server.recv(3) == b"six"
+        assert server.getpeername()[0] == "::1"
+    finally:
+        client.close()
+        server.close()
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="needs Unix sockets")
+def test_unix_domain_round_trip(tmp_path: object) -> None:
+    path = os.path.join(str(tmp_path), "s.sock")
+    client, server = _connected_pair(socket.AF_UNIX, path)
+    try:
+        gt = spawn(server.recv, 10)
+        assert _blocked(gt)
+        client.sendall(b"unix")
+        assert gt.wait() == b"unix"
+    finally:
+        client.close()
+        server.close()
