@@ -1,0 +1,559 @@
+"""One client connection: the loop recv -> parse -> application -> send, in one green thread.
+
+Read this file top to bottom to see what happens to a request. ``Connection.run`` is the green
+thread's body; ``_serve`` is the per-connection loop::
+
+    wait for a request head (header timeout; idle timeout between requests)
+      -> malformed: error response from _errors, lingering close, end
+    build the environ, call the application, send its response (write timeout per write)
+    posthooks, access log
+    reuse the connection? (client and application allow it, body fully read or drained,
+      server not shutting down) -> loop; otherwise close
+
+Cost per request on the fast path: one ``recv_into`` into the server's shared buffer (the
+data is copied into the parser before anything can switch green threads, so one buffer serves
+every connection), one environ ``dict.copy()``, one ``sendall`` of head and body together, and
+no timer or green-thread creation.
+
+Timeouts are deadlines, not timers: arming one stores ``clock() + seconds`` in
+``self.deadline``. A single per-connection hub timer checks it lazily; it is created when a
+deadline is first armed and then re-scheduled only when it fires, at most every
+``timer_period`` seconds (the shortest configured timeout), so it can never fire later than a
+newly armed deadline. When a deadline has passed, the timer throws into the green thread,
+which at that moment is parked in the read or write the deadline guards:
+
+* reading a request head, waiting idle, lingering, writing: :class:`_Abort`, a
+  ``BaseException`` that applications cannot swallow with ``except Exception``;
+* reading the body on behalf of the application: :class:`BodyTimeout`, a ``socket.timeout``,
+  as eventlet's ``socket_timeout`` raised.
+
+States (``ConnState``): NEW until the first byte, ACTIVE while a request is read or answered,
+IDLE while waiting for the next request, HIJACKED once the application took the socket,
+CLOSED at the end. ``Server.shutdown`` closes NEW and IDLE connections at once, lets ACTIVE
+ones finish their request, and shuts down the sockets of HIJACKED ones.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import os
+import socket
+import traceback
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from greenlet import GreenletExit, getcurrent, greenlet
+
+from greenlane._http1 import (
+    ERROR,
+    NEED_DATA,
+    LocalProtocolError,
+    RemoteProtocolError,
+    Request,
+    ServerConnection,
+)
+from greenlane.greenthread import kill
+from greenlane.hubs import trampoline
+from greenlane.timeout import Timeout
+from greenlane.wsgi import _errors
+from greenlane.wsgi._input import Input
+from greenlane.wsgi._response import WRITE_SLICE, FileWrapper, Response
+
+if TYPE_CHECKING:
+    from greenlane.hubs.timer import Timer
+    from greenlane.wsgi._server import Server, _ListenerInfo
+
+__all__ = ["BodyTimeout", "ConnState", "Connection"]
+
+
+class ConnState(enum.Enum):
+    """The life cycle of a connection, as Go's ``http.ConnState``.
+
+    NEW -> ACTIVE -> (IDLE -> ACTIVE)* -> CLOSED, with HIJACKED possible from ACTIVE.
+    """
+
+    NEW = "new"
+    """Accepted; no byte of a request received yet."""
+    ACTIVE = "active"
+    """A request is being read, handled or answered."""
+    IDLE = "idle"
+    """Between requests on a keep-alive connection."""
+    HIJACKED = "hijacked"
+    """The application took the socket (``wsgi.input.get_socket()``); the server no longer
+    speaks HTTP on it."""
+    CLOSED = "closed"
+    """Closed; the connection is no longer tracked."""
+
+
+_NEW = ConnState.NEW
+_ACTIVE = ConnState.ACTIVE
+_IDLE = ConnState.IDLE
+_HIJACKED = ConnState.HIJACKED
+_CLOSED = ConnState.CLOSED
+
+# What an expired deadline throws.
+_KIND_ABORT = 0
+_KIND_BODY = 1
+
+# After an error response: how long, and how many bytes, to keep reading (and discarding) what
+# the client still sends before closing, so that closing with unread data does not make the
+# kernel send a RST that destroys the response in flight. Apache lingers up to 2 s
+# (SECONDS_TO_LINGER); Go reads up to 256 KiB.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 256 * 1024
+
+# Errors that only mean the client went away; not worth a log line.
+_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
+_GONE_ERRNOS = frozenset([errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN, errno.ESHUTDOWN,
+                          errno.EBADF, errno.ETIMEDOUT])
+
+
+class _Abort(BaseException):
+    """Ends a connection quietly: timeout, client gone, server shutdown.
+
+    A BaseException so that an application's ``except Exception`` around ``write()`` cannot
+    keep a dead connection going.
+    """
+
+
+class BodyTimeout(socket.timeout):
+    """No request-body bytes arrived within ``body_timeout`` (seen by the application)."""
+
+
+class Connection:
+    """One accepted socket and the green thread serving it.
+
+    Attributes:
+        server: the owning Server (immutable).
+        sock: the green socket (immutable).
+        state: the ConnState; written only by this connection's green thread, except
+            CLOSED transitions through ``abort``.
+        parser: the sans-IO HTTP/1.1 state of this connection.
+        request_count: requests started on this connection.
+        deadline: monotonic time at which the current read or write times out; 0.0 when
+            none is armed.
+    """
+
+    __slots__ = (
+        "_hook",
+        "can_sendfile",
+        "deadline",
+        "deadline_kind",
+        "doomed",
+        "env_base",
+        "greenlet",
+        "hijacked",
+        "idle_ok",
+        "listener",
+        "parser",
+        "peer_closed",
+        "remote_addr",
+        "remote_port",
+        "request_count",
+        "server",
+        "sock",
+        "state",
+        "timer",
+    )
+
+    def __init__(self, server: Server, listener: _ListenerInfo, sock: Any, addr: Any) -> None:
+        self.server = server
+        self.listener = listener
+        self.sock = sock
+        if isinstance(addr, tuple) and len(addr) >= 2:
+            self.remote_addr = str(addr[0])
+            self.remote_port = str(addr[1])
+        else:
+            self.remote_addr = str(addr) if addr else "unix"
+            self.remote_port = ""
+        self.env_base = listener.env_base_for(sock)
+        self.parser = ServerConnection(server.limits)
+        self.state = _NEW
+        self.greenlet: Optional[greenlet] = None
+        self.deadline = 0.0
+        self.deadline_kind = _KIND_ABORT
+        self.timer: Optional[Timer] = None
+        self.request_count = 0
+        self.peer_closed = False
+        self.hijacked = False
+        self.idle_ok = False
+        self.doomed: Optional[BaseException] = None
+        self.can_sendfile = listener.can_sendfile
+        self._hook = server.on_state
+
+    def __repr__(self) -> str:
+        return (f"<greenlane.wsgi.Connection {self.remote_addr}:{self.remote_port} "
+                f"{self.state.value} requests={self.request_count}>")
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """The green thread's body: serve requests until the connection ends."""
+        try:
+            if self.doomed is None:
+                if self._hook is not None:
+                    self._hook(self, _NEW)
+                self._serve()
+        except (_Abort, GreenletExit):
+            pass
+        except OSError as exc:
+            if not _is_gone(exc):
+                self.server.log.error(f"connection from {self.remote_addr} failed: {exc!r}")
+        except Exception:
+            self.server.log.error(f"internal error serving {self.remote_addr}", exc_info=True)
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        timer, self.timer = self.timer, None
+        if timer is not None:
+            timer.cancel()
+        self.deadline = 0.0
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        self._set_state(_CLOSED)
+        self.server._forget(self)
+
+    def _set_state(self, state: ConnState) -> None:
+        self.state = state
+        if self._hook is not None:
+            self._hook(self, state)
+
+    def abort(self, exc: Optional[BaseException] = None) -> None:
+        """End the connection from outside its green thread (shutdown, force close).
+
+        The green thread gets ``exc`` (default :class:`_Abort`) wherever it is parked and
+        closes the socket itself; one that has not started yet ends as soon as it starts.
+        """
+        if exc is None:
+            exc = _Abort("connection closed by the server")
+        g = self.greenlet
+        if g is None or not g:
+            if g is None or not g.dead:
+                self.doomed = exc
+            return
+        if g is getcurrent():
+            raise exc
+        kill(g, exc)
+
+    # -- deadlines ----------------------------------------------------------------------------
+
+    def _arm(self, seconds: Optional[float], kind: int = _KIND_ABORT) -> None:
+        if seconds is None:
+            self.deadline = 0.0
+            return
+        server = self.server
+        self.deadline = server.clock() + seconds
+        self.deadline_kind = kind
+        timer = self.timer
+        if timer is None:
+            self.timer = server.hub.schedule_call_global(
+                min(seconds, server.timer_period), self._on_timer)
+        elif seconds < server.timer_period:
+            # Shorter than the timer's cadence (lingering): the timer may be due too late.
+            timer.cancel()
+            self.timer = server.hub.schedule_call_global(seconds, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self.timer = None
+        deadline = self.deadline
+        if not deadline:
+            return  # disarmed since: stop ticking until the next _arm
+        server = self.server
+        remaining = deadline - server.clock()
+        if remaining > 0:
+            self.timer = server.hub.schedule_call_global(
+                min(remaining, server.timer_period), self._on_timer)
+            return
+        self.deadline = 0.0
+        g = self.greenlet
+        if g is None or g.dead or not g:
+            return
+        if self.deadline_kind == _KIND_BODY:
+            kill(g, BodyTimeout("timed out reading the request body"))
+        else:
+            kill(g, _Abort("timed out"))
+
+    # -- I/O ----------------------------------------------------------------------------------
+
+    def _recv(self) -> bytes:
+        """One recv into the server's shared buffer; the bytes are copied out at once."""
+        server = self.server
+        n = self.sock.recv_into(server.recv_buffer)
+        if not n:
+            self.peer_closed = True
+            return b""
+        return server.recv_view[:n].tobytes()
+
+    def receive_body_data(self) -> None:
+        """Feed the parser more body bytes (for Input), under the body timeout."""
+        self._arm(self.server.body_timeout, _KIND_BODY)
+        try:
+            data = self._recv()
+        finally:
+            self.deadline = 0.0
+        self.parser.receive_data(data)
+
+    def send(self, data: bytes) -> None:
+        """Write all of ``data``, each slice under the write timeout; _Abort if it fails."""
+        if self.hijacked:
+            return
+        timeout = self.server.write_timeout
+        sendall = self.sock.sendall
+        try:
+            if len(data) <= WRITE_SLICE:
+                if timeout is not None:
+                    self._arm(timeout)
+                sendall(data)
+            else:
+                view = memoryview(data)
+                for start in range(0, len(data), WRITE_SLICE):
+                    if timeout is not None:
+                        self._arm(timeout)
+                    sendall(view[start:start + WRITE_SLICE])
+        except OSError as exc:
+            raise _Abort(f"client gone: {exc}") from None
+        finally:
+            self.deadline = 0.0
+
+    def sendfile(self, fd: int, offset: int, count: int) -> None:
+        """Send ``count`` bytes of file ``fd`` from ``offset`` with ``os.sendfile``."""
+        out = self.sock.fileno()
+        timeout = self.server.write_timeout
+        try:
+            while count > 0:
+                if timeout is not None:
+                    self._arm(timeout)
+                try:
+                    sent = os.sendfile(out, fd, offset, min(count, 1 << 24))
+                except BlockingIOError:
+                    trampoline(out, write=True)
+                    continue
+                if sent == 0:
+                    raise _Abort("file shorter than its size")
+                offset += sent
+                count -= sent
+        except OSError as exc:
+            raise _Abort(f"client gone: {exc}") from None
+        finally:
+            self.deadline = 0.0
+
+    def send_continue(self, headers: Optional[list[tuple[str, str]]]) -> None:
+        """Send ``100 Continue`` (with eventlet's optional extra fields)."""
+        parser = self.parser
+        if headers:
+            data = parser.send_response(100, "Continue", headers)
+        else:
+            data = parser.send_continue()
+        self.send(data)
+
+    # -- hijacking (websockets) ---------------------------------------------------------------
+
+    def hijack(self) -> Any:
+        """Hand the socket to the application: no more HTTP from the server on it."""
+        if not self.hijacked:
+            self.hijacked = True
+            self.deadline = 0.0
+            self._set_state(_HIJACKED)
+        return self.sock
+
+    def set_idle(self) -> None:
+        """``environ['eventlet.set_idle']``: a long-lived request (a websocket) that a
+        graceful stop should end rather than wait for."""
+        self.idle_ok = True
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        server = self.server
+        parser = self.parser
+        self._arm(server.read_header_timeout)
+        if getattr(self.sock, "_handshake_pending", False):
+            # TLS: the handshake runs here, in this connection's green thread, under the
+            # header timeout; a client failing it only ends its own connection.
+            self.sock.do_handshake()
+        while True:
+            try:
+                event = parser.next_event()
+                if event is NEED_DATA:
+                    event = self._wait_for_head()
+            except RemoteProtocolError as exc:
+                self._reject(exc)
+                return
+            if type(event) is not Request:
+                return  # ConnectionClosed: the client closed between requests
+            self.request_count += 1
+            if not self._handle(event):
+                return
+
+    def _wait_for_head(self) -> Any:
+        """Receive until the parser has a request head (or EOF); returns the event."""
+        server = self.server
+        parser = self.parser
+        state = self.state
+        if state is not _NEW and state is not _IDLE:
+            # Between requests: idle until the first byte of the next one.
+            self._set_state(_IDLE)
+            self._arm(server.idle_timeout)
+        while True:
+            data = self._recv()
+            state = self.state
+            if state is not _ACTIVE and data:
+                self._set_state(_ACTIVE)
+                if state is _IDLE:
+                    # The header timeout runs from the first byte of the request (for a new
+                    # connection, from accept: it is armed already).
+                    self._arm(server.read_header_timeout)
+            parser.receive_data(data)
+            event = parser.next_event()
+            if event is not NEED_DATA:
+                self.deadline = 0.0
+                return event
+
+    def _reject(self, exc: RemoteProtocolError) -> None:
+        """Answer a request the parser refused, then close (lingering)."""
+        self.deadline = 0.0
+        self.server.log.debug(f"rejected request from {self.remote_addr}: {exc} "
+                              f"({exc.error_status_hint})")
+        if self.peer_closed:
+            return  # closed mid-request: nobody to answer
+        self.send(_errors.render_protocol_error(exc))
+        self._linger()
+
+    def _linger(self) -> None:
+        """Half-close, then discard what the client still sends for a while, then close."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return
+        budget = LINGER_BYTES
+        self._arm(LINGER_SECONDS)
+        try:
+            while budget > 0 and not self.peer_closed:
+                budget -= len(self._recv())
+        except (_Abort, OSError):
+            pass
+        finally:
+            self.deadline = 0.0
+
+    def _handle(self, request: Request) -> bool:
+        """Run the application for ``request`` and send its response; True to keep going."""
+        server = self.server
+        parser = self.parser
+        if not server.keepalive or server.closing:
+            parser.close_after_response()
+        env = self.listener.environ.build(self.env_base, request, self.remote_addr,
+                                          self.remote_port)
+        body = Input(self, request.chunked or bool(request.content_length))
+        env["wsgi.input"] = body
+        env["eventlet.input"] = body
+        posthooks: list[Any] = []
+        env["eventlet.posthooks"] = posthooks
+        env["eventlet.set_idle"] = self.set_idle
+        response = Response(self, request)
+        access = server.access_log
+        started = server.clock() if access is not None else 0.0
+        try:
+            result = server.app(env, response.start_response)
+            try:
+                if self.hijacked:
+                    pass
+                elif type(result) is list or type(result) is tuple:
+                    response.send_list(result)  # type: ignore[arg-type]
+                elif type(result) is FileWrapper and response.send_file(result):
+                    pass
+                else:
+                    minimum = env.get("eventlet.minimum_write_chunk_size",
+                                      server.minimum_chunk_size)
+                    response.send_iterable(result, minimum or 0)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except (Exception, Timeout) as exc:  # noqa: BLE001 - an app's failure is reported
+            if not self._app_failed(request, response, exc):
+                return False
+        if posthooks:
+            self._run_posthooks(env, posthooks)
+        if access is not None:
+            access.log(env, f"{request.method} {request.target} HTTP/{request.http_version}",
+                       response.code, response.body_bytes, server.clock() - started)
+        if self.hijacked:
+            return False
+        if parser.our_must_close:
+            if not parser.their_body_complete:
+                self._linger()
+            return False
+        if not parser.their_body_complete and not self._drain():
+            self._linger()
+            return False
+        if server.closing:
+            return False
+        parser.start_next_cycle()
+        return True
+
+    def _drain(self) -> bool:
+        """Read and drop the unread rest of the request body, up to ``max_drain_bytes``.
+
+        True when the body was consumed and the connection can be reused.
+        """
+        parser = self.parser
+        budget = self.server.max_drain_bytes
+        try:
+            while budget >= 0:
+                chunk = parser.read_body(65536)
+                if chunk is None:
+                    self.receive_body_data()
+                    continue
+                if not chunk:
+                    return True
+                budget -= len(chunk)
+        except (RemoteProtocolError, BodyTimeout, OSError):
+            return False
+        return False
+
+    def _app_failed(self, request: Request, response: Response, exc: BaseException) -> bool:
+        """The application (or its response) raised; answer if possible. True to go on."""
+        server = self.server
+        if isinstance(exc, BodyTimeout):
+            server.log.debug(f"body timeout from {self.remote_addr}")
+            if not response.headers_sent:
+                self.send(_errors.render_status(408))
+            return False
+        parser_error = self.parser.their_state is ERROR
+        if isinstance(exc, LocalProtocolError):
+            server.log.error(f"invalid response from the application to {request.method} "
+                             f"{request.target}: {exc}")
+        elif not parser_error:
+            server.log.error(f"error in the application handling {request.method} "
+                             f"{request.target} from {self.remote_addr}", exc_info=True)
+        if response.headers_sent:
+            return False  # the client must see a broken response, not a truncated one
+        if parser_error:
+            # The application failed because the request body was malformed: say so.
+            try:
+                self.parser.next_event()
+            except RemoteProtocolError as perr:
+                self.send(_errors.render_protocol_error(perr))
+                self._linger()
+                return False
+        text = ""
+        if server.debug:
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.send(_errors.render_app_error(text))
+        self._linger()
+        return False
+
+    def _run_posthooks(self, env: dict[str, Any],
+                       hooks: list[tuple[Callable[..., Any], Any, Any]]) -> None:
+        for hook, args, kwargs in hooks:
+            try:
+                hook(env, *args, **kwargs)
+            except Exception:
+                self.server.log.error("error in an eventlet.posthooks callback", exc_info=True)
+
+
+def _is_gone(exc: OSError) -> bool:
+    return isinstance(exc, _GONE) or exc.errno in _GONE_ERRNOS

@@ -1,0 +1,213 @@
+"""``wsgi.input``: the request body as a file, read on demand from the connection.
+
+The body is framed by the parser (Content-Length or chunked), so ``read()`` returns ``b""`` at
+the end of the body in both cases and the environ says so with ``wsgi.input_terminated``.
+
+``Expect: 100-continue``: the interim ``100 Continue`` goes out the first time the application
+asks for body bytes that have not arrived, never before (an application that answers without
+reading gets its response sent, and the connection is closed because the client may still
+send the body). eventlet's ``set_hundred_continue_response_headers`` and
+``send_hundred_continue_response`` are kept for applications that add fields to it.
+
+Errors while reading: a malformed chunked body raises :class:`ChunkReadError` (a ValueError,
+eventlet's name); a client that disconnects in the middle raises :class:`ClientDisconnected`
+(an OSError) rather than returning a short body, which PEP 3333 would let the application
+mistake for the whole upload; the body-read timeout raises ``socket.timeout``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator, Optional
+
+from greenlane._http1 import RemoteProtocolError
+
+if TYPE_CHECKING:
+    from greenlane.wsgi._conn import Connection
+
+__all__ = ["ChunkReadError", "ClientDisconnected", "Input"]
+
+# The most a single read() asks the parser for when the caller did not bound it; also the
+# slice size readline() works in.
+_READ_CHUNK = 65536
+
+
+class ChunkReadError(ValueError):
+    """The chunked request body is malformed (eventlet's name); the connection is closed."""
+
+
+class ClientDisconnected(ConnectionError):
+    """The client closed the connection before sending the whole request body."""
+
+
+class Input:
+    """The file-like ``wsgi.input`` (and ``eventlet.input``) of one request.
+
+    Methods as PEP 3333 requires: ``read(size=-1)``, ``readline(size=-1)``,
+    ``readlines(hint=-1)`` and iteration by lines; plus eventlet's ``discard()``,
+    ``get_socket()``, ``set_hundred_continue_response_headers()`` and
+    ``send_hundred_continue_response()``.
+
+    Only valid during its request: after the response, reads return ``b""``.
+    """
+
+    __slots__ = ("_conn", "_continue_headers", "_done", "_pending", "_request_id")
+
+    def __init__(self, conn: Connection, has_body: bool) -> None:
+        self._conn = conn
+        self._request_id = conn.request_count
+        self._done = not has_body
+        # Bytes taken from the parser by readline() beyond the line it returned.
+        self._pending = b""
+        self._continue_headers: Optional[list[tuple[str, str]]] = None
+
+    # -- the one way body bytes come in ------------------------------------------------------
+
+    def _chunk(self, max_bytes: int) -> bytes:
+        """Up to ``max_bytes`` of body (at least 1 unless the body is over)."""
+        if self._done:
+            return b""
+        conn = self._conn
+        if conn.request_count != self._request_id:
+            # A reference kept past its request must not read the next request's body.
+            self._done = True
+            return b""
+        parser = conn.parser
+        try:
+            while True:
+                chunk = parser.read_body(max_bytes)
+                if chunk is not None:
+                    if not chunk:
+                        self._done = True
+                    return chunk
+                if parser.they_are_waiting_for_100_continue:
+                    conn.send_continue(self._continue_headers)
+                conn.receive_body_data()
+        except RemoteProtocolError as exc:
+            self._done = True
+            if conn.peer_closed:
+                raise ClientDisconnected(str(exc)) from None
+            raise ChunkReadError(str(exc)) from None
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        """Read ``size`` bytes of body, fewer only at its end; all of the rest if ``size`` is
+        None or negative. Blocks until then, as a buffered file does (Django, for one, reads
+        ``CONTENT_LENGTH`` bytes in a single call and would otherwise see a short body)."""
+        pending = self._pending
+        if size is None or size < 0:
+            parts = [pending] if pending else []
+            self._pending = b""
+            while True:
+                chunk = self._chunk(-1)
+                if not chunk:
+                    break
+                parts.append(chunk)
+            return b"".join(parts)
+        if pending:
+            if len(pending) >= size:
+                self._pending = pending[size:]
+                return pending[:size]
+            self._pending = b""
+            parts = [pending]
+            need = size - len(pending)
+        else:
+            if size == 0:
+                return b""
+            chunk = self._chunk(size)
+            need = size - len(chunk)
+            if not need or not chunk:
+                return chunk
+            parts = [chunk]
+        while need:
+            chunk = self._chunk(need)
+            if not chunk:
+                break
+            parts.append(chunk)
+            need -= len(chunk)
+        return b"".join(parts)
+
+    def readline(self, size: Optional[int] = -1) -> bytes:
+        """Read one line, ``\\n`` included; at most ``size`` bytes if ``size`` >= 0."""
+        limit = -1 if size is None or size < 0 else size
+        if limit == 0:
+            return b""
+        buf = self._pending
+        start = 0
+        while True:
+            end = buf.find(b"\n", start)
+            if end >= 0:
+                end += 1
+                break
+            if 0 <= limit <= len(buf):
+                end = limit
+                break
+            start = len(buf)
+            want = _READ_CHUNK if limit < 0 else limit - len(buf)
+            chunk = self._chunk(want)
+            if not chunk:
+                end = len(buf)
+                break
+            buf += chunk
+        if 0 <= limit < end:
+            end = limit
+        self._pending = buf[end:]
+        return buf[:end]
+
+    def readlines(self, hint: Optional[int] = -1) -> list[bytes]:
+        """Read lines until EOF, or until about ``hint`` bytes have been read."""
+        lines = []
+        total = 0
+        while True:
+            line = self.readline()
+            if not line:
+                break
+            lines.append(line)
+            total += len(line)
+            if hint is not None and 0 < hint <= total:
+                break
+        return lines
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def discard(self, buffer_size: int = 16384) -> None:
+        """Read and drop the rest of the body (eventlet API)."""
+        self._pending = b""
+        while self._chunk(buffer_size):
+            pass
+
+    # -- eventlet extras ----------------------------------------------------------------------
+
+    def get_socket(self) -> Any:
+        """Take over the connection's socket (websockets; eventlet and engineio API).
+
+        From then on the server writes nothing more on this connection, does not reuse it,
+        and does not count it as an in-flight request during a graceful stop; it closes the
+        socket once the application returns. Bytes the client pipelined after the request
+        head are not replayed into the socket (websocket clients wait for the handshake).
+        """
+        return self._conn.hijack()
+
+    def set_hundred_continue_response_headers(
+        self, headers: list[tuple[str, str]], capitalize_response_headers: bool = True
+    ) -> None:
+        """Fields to send with the ``100 Continue`` response (eventlet API)."""
+        if capitalize_response_headers:
+            headers = [("-".join(p.capitalize() for p in k.split("-")), v) for k, v in headers]
+        self._continue_headers = headers
+
+    def send_hundred_continue_response(self) -> None:
+        """Send a ``100 Continue`` now, with the fields set above (eventlet API).
+
+        Does nothing if the client did not ask for one or the response has started.
+        """
+        parser = self._conn.parser
+        if self._conn.request_count == self._request_id and (
+            parser.they_are_waiting_for_100_continue
+        ):
+            self._conn.send_continue(self._continue_headers)

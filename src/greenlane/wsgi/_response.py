@@ -1,0 +1,459 @@
+"""The response side of one request: ``start_response``, ``write`` and sending the body.
+
+Per-request state lives in a slotted :class:`Response`; the application gets its bound methods
+``start_response`` and ``write``. There are no closures over mutable cells (eventlet's
+``headers_set = []``, ``use_chunked = [False]``): every piece of state is a named, typed slot.
+
+How a response goes out (the head never goes out on its own if a body byte is known):
+
+* a list or tuple body (the common case, including every "hello world"): joined, its
+  Content-Length added when the application gave none, and head and body sent with one
+  ``sendall``;
+* any other iterable: the head goes out with the first non-empty chunk (PEP 3333 forbids
+  sending it earlier), each later chunk is sent as soon as it is produced (streaming and
+  server-sent events are not held back, unlike eventlet's default 4 KiB buffering; set
+  ``minimum_chunk_size`` to buffer), framed by the application's Content-Length or chunked;
+* ``wsgi.file_wrapper`` over a regular file on a plain TCP socket: head, then ``os.sendfile``;
+* ``write()`` (the legacy PEP 3333 callable): sent immediately.
+
+``start_response`` enforces PEP 3333: status is a ``str`` like ``"200 OK"``; headers are a list
+of ``(str, str)`` tuples; hop-by-hop fields are refused, except ``Connection: close`` (honoured:
+the connection closes after the response) and ``Transfer-Encoding: chunked`` (dropped: the
+server frames the body); a second call needs ``exc_info``, and with ``exc_info`` after the head
+went out re-raises it. Field values are checked for CR/LF/NUL and latin-1 when the head is
+encoded (``_http1``), before anything is sent.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+
+from greenlane._http1 import LocalProtocolError
+from greenlane._http1.abnf import TOKEN
+
+if TYPE_CHECKING:
+    from greenlane._http1 import Request
+    from greenlane.wsgi._conn import Connection
+
+__all__ = ["FileWrapper", "HeaderPolicy", "Response"]
+
+_TOKEN_MATCH = TOKEN.fullmatch
+
+# Statuses and header names seen by one server are few; cache that many of each.
+_MAX_CACHED = 512
+
+# Header kinds, as the policy classifies names.
+_PLAIN = 0
+_LENGTH = 1
+_FORBIDDEN = 2
+
+# RFC 9110 7.6.1 / PEP 3333: hop-by-hop fields an application must not set. Connection and
+# Transfer-Encoding are handled by _http1 (see the module docstring).
+_HOP_BY_HOP = frozenset(
+    ["keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
+     "upgrade", "proxy-connection"]
+)
+
+# Send big bodies in slices of this size, so the write timeout bounds the time without
+# progress, not the time the whole body takes to reach a slow client.
+WRITE_SLICE = 1 << 20
+
+_SENDFILE_CHUNK = 1 << 24
+
+
+class HeaderPolicy:
+    """Checks applications' statuses and header names, with per-server caches.
+
+    Args:
+        capitalize: emit names as ``Content-Type`` whatever case the application used
+            (eventlet's ``capitalize_response_headers``, default True).
+    """
+
+    __slots__ = ("_names", "_statuses", "capitalize")
+
+    def __init__(self, capitalize: bool = True) -> None:
+        self.capitalize = capitalize
+        self._statuses: dict[str, tuple[int, str]] = {}
+        self._names: dict[str, tuple[str, int]] = {}
+
+    def status(self, status: Any) -> tuple[int, str]:
+        """``"200 OK"`` -> ``(200, "OK")``.
+
+        Raises:
+            TypeError: not a str.
+            ValueError: not three digits, a space and a reason; or an informational status.
+        """
+        try:
+            return self._statuses[status]
+        except (KeyError, TypeError):
+            pass
+        if type(status) is not str:
+            raise TypeError(f"status must be a str like '200 OK', not {type(status).__name__}")
+        code_text, sep, reason = status.partition(" ")
+        if len(code_text) != 3 or not code_text.isdigit() or not code_text.isascii() or (
+            not sep and len(status) != 3
+        ):
+            raise ValueError(f"status must be three digits, a space and a reason: {status!r}")
+        code = int(code_text)
+        if code < 200:
+            raise ValueError(f"status {code} is informational; a WSGI response must be final")
+        result = (code, reason)
+        if len(self._statuses) < _MAX_CACHED:
+            self._statuses[status] = result
+        return result
+
+    def _classify(self, name: Any) -> tuple[str, int]:
+        if type(name) is not str:
+            raise TypeError(f"header names must be str, not {type(name).__name__}: {name!r}")
+        if _TOKEN_MATCH(name) is None:
+            raise ValueError(f"invalid header name {name!r}")
+        lname = name.lower()
+        if lname == "content-length":
+            kind = _LENGTH
+        elif lname in _HOP_BY_HOP:
+            kind = _FORBIDDEN
+        else:
+            kind = _PLAIN
+        out = name
+        if self.capitalize:
+            out = "-".join(part.capitalize() for part in name.split("-"))
+            if out == name:
+                out = name  # keep the identity: lets headers() skip copying the list
+        entry = (out, kind)
+        if len(self._names) < _MAX_CACHED:
+            self._names[name] = entry
+        return entry
+
+    def headers(self, headers: Any) -> tuple[list[tuple[str, str]], bool]:
+        """Check the application's headers; return (headers to send, has Content-Length).
+
+        The application's own list is returned when nothing needs changing.
+
+        Raises:
+            TypeError: not a list of (str, str) tuples.
+            ValueError: a malformed or hop-by-hop name.
+        """
+        if type(headers) is not list:
+            if not isinstance(headers, (list, tuple)):
+                raise TypeError(f"headers must be a list of (name, value) tuples, not "
+                                f"{type(headers).__name__}")
+            headers = list(headers)
+        names = self._names
+        has_length = False
+        renamed: Optional[list[tuple[str, str]]] = None
+        for index, (name, value) in enumerate(headers):
+            try:
+                out, kind = names[name]
+            except (KeyError, TypeError):
+                out, kind = self._classify(name)
+            if type(value) is not str:
+                raise TypeError(f"header values must be str, not {type(value).__name__}: "
+                                f"{name}: {value!r}")
+            if kind:
+                if kind == _LENGTH:
+                    has_length = True
+                else:
+                    raise ValueError(f"hop-by-hop header {name!r} is not allowed from a WSGI "
+                                     "application (PEP 3333)")
+            if renamed is not None:
+                renamed.append((out, value))
+            elif out is not name:
+                renamed = headers[:index]
+                renamed.append((out, value))
+        if renamed is not None:
+            headers = renamed
+        return headers, has_length
+
+
+class FileWrapper:
+    """``wsgi.file_wrapper``: lets the server send a file with ``os.sendfile``.
+
+    Iterating it reads ``block_size`` bytes at a time, so it also works as a plain iterable
+    (on TLS, or for objects that are not regular files). ``close()`` closes the file.
+    """
+
+    __slots__ = ("block_size", "filelike")
+
+    def __init__(self, filelike: Any, block_size: int = 8192) -> None:
+        self.filelike = filelike
+        self.block_size = block_size
+
+    def __iter__(self) -> FileWrapper:
+        return self
+
+    def __next__(self) -> bytes:
+        data = self.filelike.read(self.block_size)
+        if data:
+            return bytes(data)
+        raise StopIteration
+
+    def close(self) -> None:
+        """Close the wrapped file, if it can be closed."""
+        close = getattr(self.filelike, "close", None)
+        if close is not None:
+            close()
+
+
+class _SendfileBody:
+    # Stands for the file's bytes when asking _http1 to frame them: with Content-Length framing
+    # send_data() only needs len() and returns its argument untouched (h11's data passthrough),
+    # so the bytes themselves never enter Python.
+    __slots__ = ("length",)
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __bool__(self) -> bool:
+        return self.length > 0
+
+
+class Response:
+    """State of one response; ``start_response`` and ``write`` are its bound methods.
+
+    Attributes:
+        code: status code from ``start_response`` (0 before it is called).
+        reason: reason phrase.
+        headers: the checked header list; None before ``start_response``.
+        has_length: the application gave a Content-Length.
+        headers_sent: the head has been handed to the socket.
+        body_bytes: body bytes sent so far (for the access log).
+    """
+
+    __slots__ = (
+        "body_bytes",
+        "code",
+        "conn",
+        "has_length",
+        "headers",
+        "headers_sent",
+        "reason",
+        "request",
+    )
+
+    def __init__(self, conn: Connection, request: Request) -> None:
+        self.conn = conn
+        self.request = request
+        self.code = 0
+        self.reason = ""
+        self.headers: Optional[list[tuple[str, str]]] = None
+        self.has_length = False
+        self.headers_sent = False
+        self.body_bytes = 0
+
+    # -- the application's side ---------------------------------------------------------------
+
+    def start_response(self, status: str, headers: list[tuple[str, str]],
+                       exc_info: Any = None) -> Callable[[bytes], None]:
+        """PEP 3333 ``start_response``; returns ``write``."""
+        if exc_info is not None:
+            try:
+                if self.headers_sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.headers is not None:
+            raise AssertionError("start_response() called a second time without exc_info "
+                                 "(PEP 3333)")
+        policy = self.conn.server.header_policy
+        code, reason = policy.status(status)
+        checked, has_length = policy.headers(headers)
+        self.code = code
+        self.reason = reason
+        self.headers = checked
+        self.has_length = has_length
+        return self.write
+
+    def write(self, data: bytes) -> None:
+        """PEP 3333 ``write``: send ``data`` now (the head first, if not yet sent)."""
+        if self.headers is None:
+            raise AssertionError("write() called before start_response()")
+        if type(data) is not bytes:
+            data = _as_bytes(data)
+        conn = self.conn
+        if self.headers_sent:
+            if data:
+                self.body_bytes += len(data)
+                conn.send(conn.parser.send_data(data))
+            return
+        out = self._head()
+        if data:
+            self.body_bytes += len(data)
+            out += conn.parser.send_data(data)
+        conn.send(out)
+
+    # -- the server's side --------------------------------------------------------------------
+
+    def _head(self) -> bytes:
+        conn = self.conn
+        if conn.server.closing:
+            conn.parser.close_after_response()
+        assert self.headers is not None
+        head = conn.parser.send_response(self.code, self.reason, self.headers)
+        self.headers_sent = True
+        return head
+
+    def _may_add_length(self, length: int) -> bool:
+        # RFC 9110 8.6: never on 204; on 304 it would describe the representation, which the
+        # application did not tell us; on HEAD an empty body says nothing about the GET's.
+        code = self.code
+        if code == 204 or code == 304:
+            return False
+        return length > 0 or self.request.method != "HEAD"
+
+    def send_list(self, body_parts: list[bytes]) -> None:
+        """Send a response whose body is a list or tuple: head and body in one write."""
+        if self.headers is None:
+            raise AssertionError("the application returned without calling start_response()")
+        n = len(body_parts)
+        if n == 1:
+            body = body_parts[0]
+            if type(body) is not bytes:
+                body = _as_bytes(body)
+        elif n == 0:
+            body = b""
+        else:
+            body = b"".join([p if type(p) is bytes else _as_bytes(p) for p in body_parts])
+        conn = self.conn
+        parser = conn.parser
+        if self.headers_sent:
+            out = parser.send_data(body) + parser.send_eom() if body else parser.send_eom()
+        else:
+            if not self.has_length and self._may_add_length(len(body)):
+                self.headers = [*self.headers, ("Content-Length", str(len(body)))]
+                self.has_length = True
+            out = self._head()
+            if body:
+                out += parser.send_data(body)
+            out += parser.send_eom()
+        self.body_bytes += len(body)
+        if out:
+            conn.send(out)
+
+    def send_iterable(self, body: Iterable[bytes], minimum_chunk_size: int) -> None:
+        """Send a response whose body is any other iterable, chunk by chunk."""
+        conn = self.conn
+        parser = conn.parser
+        if conn.server.http10_only and not self.has_length and not self.headers_sent:
+            # An HTTP/1.0 server cannot chunk: learn the length by reading the whole body.
+            self.send_list([data if type(data) is bytes else _as_bytes(data) for data in body])
+            return
+        if minimum_chunk_size > 0:
+            body = _coalesce(body, minimum_chunk_size)
+        for data in body:
+            if type(data) is not bytes:
+                data = _as_bytes(data)
+            if not data:
+                continue
+            if self.headers_sent:
+                out = parser.send_data(data)
+            else:
+                if self.headers is None:
+                    raise AssertionError("the application produced body data before calling "
+                                         "start_response()")
+                out = self._head() + parser.send_data(data)
+            self.body_bytes += len(data)
+            conn.send(out)
+        self.finish()
+
+    def finish(self) -> None:
+        """End the body (sending the head first if nothing was sent)."""
+        parser = self.conn.parser
+        if self.headers_sent:
+            out = parser.send_eom()
+        else:
+            if self.headers is None:
+                raise AssertionError("the application returned without calling "
+                                     "start_response()")
+            if not self.has_length and self._may_add_length(0):
+                self.headers = [*self.headers, ("Content-Length", "0")]
+                self.has_length = True
+            out = self._head() + parser.send_eom()
+        if out:
+            self.conn.send(out)
+
+    def send_file(self, wrapper: FileWrapper) -> bool:
+        """Send a ``wsgi.file_wrapper`` body with ``os.sendfile``; False if it cannot be.
+
+        Possible when nothing was sent yet, the socket is plain TCP, and the object is a
+        regular file with ``fileno()``. The Content-Length is the application's, else the
+        rest of the file from its current position.
+        """
+        conn = self.conn
+        if self.headers_sent or self.headers is None or not conn.can_sendfile:
+            return False
+        filelike = wrapper.filelike
+        try:
+            fd = filelike.fileno()
+            st = os.fstat(fd)
+            offset = filelike.tell() if hasattr(filelike, "tell") else 0
+        except (AttributeError, OSError, ValueError):
+            return False
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        available = max(0, st.st_size - offset)
+        if self.has_length:
+            count = _declared_length(self.headers)
+            if count is None or count > available:
+                return False
+        else:
+            count = available
+            if self._may_add_length(count):
+                self.headers = [*self.headers, ("Content-Length", str(count))]
+                self.has_length = True
+        parser = conn.parser
+        out = self._head()
+        framed = parser.send_data(_SendfileBody(count))  # type: ignore[arg-type]
+        if isinstance(framed, _SendfileBody):
+            conn.send(out)
+            conn.sendfile(fd, offset, count)
+            self.body_bytes += count
+            if hasattr(filelike, "seek"):
+                filelike.seek(offset + count)
+        else:
+            conn.send(out + framed)  # HEAD: nothing to send
+        tail = parser.send_eom()
+        if tail:
+            conn.send(tail)
+        return True
+
+
+def _declared_length(headers: list[tuple[str, str]]) -> Optional[int]:
+    for name, value in headers:
+        if name.lower() == "content-length":
+            value = value.strip()
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def _as_bytes(data: Any) -> bytes:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    raise TypeError(f"a WSGI application must produce bytes, not {type(data).__name__} "
+                    "(PEP 3333)")
+
+
+def _coalesce(body: Iterable[bytes], minimum: int) -> Iterable[bytes]:
+    # eventlet's minimum_chunk_size: hold small pieces back until `minimum` bytes are ready.
+    pending: list[bytes] = []
+    size = 0
+    for data in body:
+        if type(data) is not bytes:
+            data = _as_bytes(data)
+        pending.append(data)
+        size += len(data)
+        if size >= minimum:
+            yield b"".join(pending)
+            pending = []
+            size = 0
+    if pending:
+        yield b"".join(pending)
+
+
+def is_protocol_misuse(exc: BaseException) -> bool:
+    """True for errors that mean the application's response was unsendable."""
+    return isinstance(exc, LocalProtocolError)

@@ -1,0 +1,529 @@
+"""Server: listeners, the connection registry, limits and timeouts, graceful shutdown.
+
+One ``Server`` owns its listening sockets, an accept loop per listener (one green thread
+each), the registry of live connections with their ConnState, and the configuration. There is
+no module-level state: two servers in one process are independent (eventlet's module-global
+``is_accepting`` stopped every server at once).
+
+Life cycle::
+
+    srv = Server(app, [greenlane.listen(("127.0.0.1", 8000))])
+    srv.serve_forever()          # blocks; Ctrl-C or srv.stop() ends it gracefully
+
+    srv.start()                  # or: run the accept loops in the background ...
+    ...
+    srv.shutdown(timeout=10)     # ... and stop from a green thread: True if nothing was cut
+
+``shutdown(timeout)`` closes the listeners, closes NEW and IDLE connections, tells ACTIVE ones
+to close after their current response (with ``Connection: close``), shuts down the sockets of
+hijacked (websocket) connections and of requests that called ``eventlet.set_idle``, waits for
+the rest up to ``timeout``, and only then force-closes what is left. ``stop()`` asks for the
+same from anywhere: a signal handler, another OS thread, or a green thread that must not block.
+
+Capacity: at most ``max_connections`` connections are served at once (default 16384;
+eventlet's pool stopped at 1024). At the limit the accept loops stop accepting until a
+connection closes, so new clients wait in the kernel's listen backlog: back-pressure, not
+errors. On start the soft RLIMIT_NOFILE is raised towards the hard limit (as Go's runtime does)
+so that the default capacity is reachable.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from typing import Any, Callable, Iterable, Optional
+
+from greenlet import getcurrent, greenlet
+
+from greenlane._http1 import Limits
+from greenlane.event import Event
+from greenlane.greenio import GreenSocket
+from greenlane.greenthread import kill, sleep, spawn_n
+from greenlane.hubs import get_hub, notify_close, trampoline
+from greenlane.hubs._waiter import Waiter
+from greenlane.wsgi._conn import Connection, ConnState, _Abort
+from greenlane.wsgi._environ import EnvironBuilder, is_wildcard
+from greenlane.wsgi._log import DEFAULT_LOG_FORMAT, AccessLog, ServerLog
+from greenlane.wsgi._response import FileWrapper, HeaderPolicy
+
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "Server"]
+
+DEFAULT_MAX_CONNECTIONS = 16384
+"""Default ``max_connections``: comfortably above the 10,000 concurrent keep-alive connections
+greenlane is built to hold in one process (about 10 KiB each when idle)."""
+
+# Defaults: each is a production server's default for the same knob.
+DEFAULT_READ_HEADER_TIMEOUT = 20.0  # Apache mod_reqtimeout: header=20-40
+DEFAULT_IDLE_TIMEOUT = 75.0  # nginx keepalive_timeout
+DEFAULT_BODY_TIMEOUT = 60.0  # nginx client_body_timeout (between two reads)
+DEFAULT_WRITE_TIMEOUT = 60.0  # nginx send_timeout (between two writes)
+DEFAULT_SHUTDOWN_TIMEOUT = 20.0  # below Kubernetes' default 30 s grace period
+DEFAULT_MAX_DRAIN_BYTES = 256 * 1024  # Go: maxPostHandlerReadBytes
+
+# accept() failing for lack of resources: wait, as Go's net/http does (5 ms doubling to 1 s).
+_RESOURCE_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("EMFILE", "ENFILE", "ENOBUFS", "ENOMEM")
+    if hasattr(errno, name))
+# The listening socket itself is unusable: stop that accept loop.
+_FATAL_ERRNOS = frozenset([errno.EBADF, errno.EINVAL, errno.ENOTSOCK])
+_FIRST_PAUSE = 0.005
+_MAX_PAUSE = 1.0
+
+
+class _ListenerInfo:
+    """What the server knows about one listening socket (immutable after start)."""
+
+    __slots__ = ("can_sendfile", "environ", "is_tcp", "sock", "tls", "url", "wildcard")
+
+    def __init__(self, sock: Any, extra_environ: Optional[dict[str, Any]]) -> None:
+        self.sock = sock
+        self.tls = hasattr(sock, "do_handshake")
+        family = sock.family
+        self.is_tcp = family in (socket.AF_INET, socket.AF_INET6)
+        # TLS encrypts in user space; sendfile would bypass it.
+        self.can_sendfile = not self.tls and hasattr(os, "sendfile")
+        addr = sock.getsockname()
+        self.wildcard = is_wildcard(addr)
+        self.environ = EnvironBuilder(addr, "https" if self.tls else "http", extra_environ,
+                                      FileWrapper)
+        self.url = _socket_url(sock, addr, self.tls)
+
+    def env_base_for(self, conn_sock: Any) -> dict[str, Any]:
+        """The environ base of a connection accepted on this listener."""
+        if self.wildcard:
+            try:
+                return self.environ.for_connection(conn_sock.getsockname())
+            except OSError:
+                pass
+        return self.environ.base
+
+
+def _socket_url(sock: Any, addr: Any, tls: bool) -> str:
+    scheme = "https" if tls else "http"
+    family = sock.family
+    if family == socket.AF_INET:
+        return f"{scheme}://{addr[0]}:{addr[1]}"
+    if family == socket.AF_INET6:
+        return f"{scheme}://[{addr[0]}]:{addr[1]}"
+    if isinstance(addr, bytes):
+        addr = addr.decode("utf-8", "replace")
+    return f"{scheme}:{addr}"
+
+
+def _raise_nofile_limit(wanted: int) -> None:
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        if soft != resource.RLIM_INFINITY and soft < target:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):
+        pass
+
+
+class Server:
+    """A WSGI server on green threads: one green thread per connection.
+
+    The defaults are a safe, valid configuration. Every argument is keyword-only except
+    ``app`` and ``listeners``.
+
+    Args:
+        app: the WSGI application.
+        listeners: listening sockets (``greenlane.listen(...)``, optionally TLS-wrapped with
+            ``greenlane.wrap_ssl(..., server_side=True)``); more can be added with
+            ``add_listener`` before ``start``. Plain stdlib sockets are wrapped.
+        max_connections: connections served at once; at the limit accepting pauses.
+        read_header_timeout: seconds to receive a whole request head, counted from accept
+            (first request) or from its first byte (later requests). Defends against
+            slow-loris clients. None disables it (not recommended).
+        idle_timeout: seconds a keep-alive connection may wait for its next request.
+        body_timeout: seconds without a request-body byte while the application reads it;
+            the application's read raises ``socket.timeout`` (``BodyTimeout``).
+        write_timeout: seconds a single write of the response may make no progress.
+        keepalive: False answers one request per connection.
+        max_request_line: longest request line; longer gets 414.
+        max_header_bytes: largest header section; larger gets 431.
+        max_header_count: most header fields; more gets 431.
+        max_drain_bytes: how much unread request body is read and dropped after a response
+            so the connection can be reused; a bigger rest closes the connection instead.
+        minimum_chunk_size: buffer the response iterable's pieces until this many bytes
+            (eventlet's default was 4096, which delays streamed responses; here None: off).
+        http10_only: behave as an HTTP/1.0 server (eventlet's ``max_http_version="HTTP/1.0"``):
+            no keep-alive.
+        environ: entries added to every environ.
+        debug: put tracebacks into 500 responses and log debug lines. Default False.
+        capitalize_response_headers: emit ``Content-Type`` however the application spelled
+            it (eventlet's default, kept).
+        log: a logger, a file, or None for the ``"greenlane.wsgi"`` logger (see ``_log``).
+        log_output: False silences startup lines and the access log (not errors).
+        log_format: access-log format, eventlet's by default.
+        log_x_forwarded_for: prefix the client address with X-Forwarded-For in the log.
+        custom_pool: an object with ``spawn`` (e.g. a ``GreenPool``) to run connections in;
+            its own size limit then applies too.
+        shutdown_timeout: how long ``serve_forever`` lets requests finish after Ctrl-C or
+            ``stop()`` without a timeout.
+        on_state: ``callback(connection, ConnState)`` on every state change (Go's
+            ``Server.ConnState``); it runs in the connection's green thread and must not block.
+    """
+
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        listeners: Iterable[Any] = (),
+        *,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        read_header_timeout: Optional[float] = DEFAULT_READ_HEADER_TIMEOUT,
+        idle_timeout: Optional[float] = DEFAULT_IDLE_TIMEOUT,
+        body_timeout: Optional[float] = DEFAULT_BODY_TIMEOUT,
+        write_timeout: Optional[float] = DEFAULT_WRITE_TIMEOUT,
+        keepalive: bool = True,
+        max_request_line: int = 8192,
+        max_header_bytes: int = 65536,
+        max_header_count: int = 100,
+        max_drain_bytes: int = DEFAULT_MAX_DRAIN_BYTES,
+        minimum_chunk_size: Optional[int] = None,
+        http10_only: bool = False,
+        environ: Optional[dict[str, Any]] = None,
+        debug: bool = False,
+        capitalize_response_headers: bool = True,
+        log: Any = None,
+        log_output: bool = True,
+        log_format: str = DEFAULT_LOG_FORMAT,
+        log_x_forwarded_for: bool = True,
+        custom_pool: Any = None,
+        shutdown_timeout: Optional[float] = DEFAULT_SHUTDOWN_TIMEOUT,
+        on_state: Optional[Callable[[Connection, ConnState], Any]] = None,
+    ) -> None:
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be at least 1, not {max_connections}")
+        timeouts = {"read_header_timeout": read_header_timeout, "idle_timeout": idle_timeout,
+                    "body_timeout": body_timeout, "write_timeout": write_timeout}
+        for name, value in timeouts.items():
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive or None, not {value!r}")
+        if custom_pool is not None and not callable(getattr(custom_pool, "spawn", None)):
+            raise TypeError("custom_pool must have a spawn() method (a GreenPool, say)")
+        self.app = app
+        self.max_connections = max_connections
+        self.read_header_timeout = read_header_timeout
+        self.idle_timeout = idle_timeout
+        self.body_timeout = body_timeout
+        self.write_timeout = write_timeout
+        enabled = [t for t in timeouts.values() if t is not None]
+        # The cadence of each connection's deadline timer: never later than any new deadline.
+        self.timer_period = min(enabled) if enabled else 3600.0
+        self.keepalive = keepalive and not http10_only
+        self.limits = Limits(max_request_line=max_request_line,
+                             max_header_bytes=max_header_bytes,
+                             max_header_count=max_header_count)
+        self.max_drain_bytes = max_drain_bytes
+        self.minimum_chunk_size = minimum_chunk_size or 0
+        self.http10_only = http10_only
+        self.debug = debug
+        self.header_policy = HeaderPolicy(capitalize_response_headers)
+        self.log = ServerLog(log, log_output, debug)
+        self.access_log: Optional[AccessLog] = (
+            AccessLog(self.log.access_writer(), log_format, log_x_forwarded_for)
+            if log_output else None)
+        self.custom_pool = custom_pool
+        self.shutdown_timeout = shutdown_timeout
+        self.on_state = on_state
+        self._environ = environ
+        self._listeners: list[_ListenerInfo] = []
+        # Set by start(); the server then belongs to that OS thread's hub.
+        self.hub: Any = None
+        self.clock: Callable[[], float] = get_hub().clock
+        # One receive buffer for every connection: bytes are copied out of it before the
+        # receiving green thread can switch away (see Connection._recv).
+        self.recv_buffer = bytearray(65536)
+        self.recv_view = memoryview(self.recv_buffer)
+        self._conns: dict[Connection, None] = {}
+        self._accepting: list[greenlet] = []
+        self._capacity_waiter: Optional[Waiter] = None
+        self._on_shutdown: list[Callable[[], Any]] = []
+        self.closing = False
+        self._started = False
+        self._stopped: Event[bool] = Event()
+        self._drained: Optional[Event[None]] = None
+        self._stop_requested: Optional[tuple[Optional[float]]] = None
+        self._wake_r: Optional[socket.socket] = None
+        self._wake_w: Optional[socket.socket] = None
+        self._control: Optional[greenlet] = None
+        for sock in listeners:
+            self.add_listener(sock)
+
+    # -- configuration ------------------------------------------------------------------------
+
+    def add_listener(self, sock: Any) -> None:
+        """Serve connections accepted on ``sock`` too (before ``start``)."""
+        if self._started:
+            raise RuntimeError("add_listener() after start()")
+        if isinstance(sock, socket.socket) and not hasattr(sock, "do_handshake"):
+            sock = GreenSocket(sock)
+        self._listeners.append(_ListenerInfo(sock, self._environ))
+
+    def register_on_shutdown(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` when a graceful shutdown starts (to close websockets, say)."""
+        self._on_shutdown.append(callback)
+
+    @property
+    def listeners(self) -> list[Any]:
+        """The listening sockets."""
+        return [info.sock for info in self._listeners]
+
+    @property
+    def urls(self) -> list[str]:
+        """``http://host:port`` of each listener, as in the startup line."""
+        return [info.url for info in self._listeners]
+
+    def connections(self) -> list[Connection]:
+        """The live connections (a snapshot)."""
+        return list(self._conns)
+
+    def statistics(self) -> dict[str, int]:
+        """Live connections per state, plus ``"total"``."""
+        counts = {state.value: 0 for state in ConnState if state is not ConnState.CLOSED}
+        for conn in self._conns:
+            counts[conn.state.value] += 1
+        counts["total"] = len(self._conns)
+        return counts
+
+    # -- running ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start accepting in background green threads; returns at once."""
+        if self._started:
+            return
+        if not self._listeners:
+            raise RuntimeError("the server has no listening socket")
+        self._started = True
+        self.hub = get_hub()
+        self.clock = self.hub.clock
+        _raise_nofile_limit(self.max_connections + 64)
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            self.log.warning(
+                "greenlane.wsgi is running as root, so the application runs as root too; run "
+                "it as an unprivileged user behind a reverse proxy for ports below 1024")
+        pid = os.getpid()
+        for info in self._listeners:
+            self.log.info(f"({pid}) wsgi starting up on {info.url}")
+            self._accepting.append(spawn_n(self._accept_loop, info))
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._control = spawn_n(self._control_loop)
+        if self._stop_requested is not None:
+            self._wake()
+
+    def serve_forever(self) -> None:
+        """Serve until shut down; returns once every connection is closed.
+
+        Ctrl-C (KeyboardInterrupt) and SystemExit start a graceful shutdown of
+        ``shutdown_timeout`` seconds (a second Ctrl-C closes everything at once) and then
+        return, as eventlet's ``wsgi.server`` does.
+        """
+        self.start()
+        try:
+            self._stopped.wait()
+        except (KeyboardInterrupt, SystemExit):
+            self.log.info("wsgi exiting")
+            try:
+                self.shutdown(self.shutdown_timeout)
+            except (KeyboardInterrupt, SystemExit):
+                self.shutdown(0)
+
+    def stop(self, timeout: Optional[float] = None) -> None:
+        """Ask for a graceful shutdown and return at once (``timeout`` as for ``shutdown``,
+        default ``shutdown_timeout``).
+
+        Safe to call from a signal handler, from another OS thread, and from any green thread;
+        ``serve_forever`` returns when the shutdown is complete.
+        """
+        self._stop_requested = (self.shutdown_timeout if timeout is None else timeout,)
+        if self._started:
+            self._wake()
+
+    def _wake(self) -> None:
+        w = self._wake_w
+        if w is not None:
+            try:
+                w.send(b"x")
+            except OSError:
+                pass  # full (already woken) or closed (already stopped)
+
+    def _control_loop(self) -> None:
+        r = self._wake_r
+        assert r is not None
+        try:
+            while self._stop_requested is None:
+                try:
+                    r.recv(64)
+                except BlockingIOError:
+                    trampoline(r, read=True)
+        except (_Abort, OSError):
+            return
+        request = self._stop_requested
+        self._control = None
+        self.shutdown(request[0])
+
+    def shutdown(self, timeout: Optional[float] = None) -> bool:
+        """Stop gracefully: no new connections; let in-flight requests finish.
+
+        Blocks the calling green thread until every connection is closed. Requests still
+        running after ``timeout`` seconds (None: wait as long as they take) are cut off.
+
+        Returns:
+            True if no request was cut off.
+        """
+        if not self._started:
+            self._started = True
+            self._finish_stop(True)
+            return True
+        if self.closing:
+            result = self._stopped.wait()
+            return bool(result)
+        self.closing = True
+        self._drained = Event()
+        for callback in self._on_shutdown:
+            try:
+                callback()
+            except Exception:
+                self.log.error("error in a register_on_shutdown() callback", exc_info=True)
+        self._stop_accepting()
+        for conn in list(self._conns):
+            state = conn.state
+            if state is ConnState.NEW or state is ConnState.IDLE:
+                conn.abort()
+            elif state is ConnState.HIJACKED or conn.idle_ok:
+                try:
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        graceful = True
+        if self._conns:
+            if timeout is None or timeout > 0:
+                self._drained.wait(timeout)
+            if self._conns:
+                graceful = False
+                self.log.info(f"({os.getpid()}) wsgi shutdown timed out: closing "
+                              f"{len(self._conns)} connection(s)")
+                for conn in list(self._conns):
+                    conn.abort(_Abort("server shutdown deadline passed"))
+                # Connections that had not started yet end on their first run.
+                turns = 0
+                while self._conns and turns < 100:
+                    sleep(0)
+                    turns += 1
+        self._finish_stop(graceful)
+        return graceful
+
+    def close(self) -> None:
+        """Stop at once: close the listeners and every connection."""
+        self.shutdown(0)
+
+    def _stop_accepting(self) -> None:
+        current = getcurrent()
+        for g in self._accepting:
+            if g is not current and g and not g.dead:
+                kill(g, _Abort("server shutdown"))
+        self._accepting = []
+        for info in self._listeners:
+            try:
+                info.sock.close()
+            except OSError:
+                pass
+
+    def _finish_stop(self, graceful: bool) -> None:
+        control = self._control
+        self._control = None
+        if control is not None and control is not getcurrent() and control and not control.dead:
+            kill(control, _Abort("server stopped"))
+        for s in (self._wake_r, self._wake_w):
+            if s is not None:
+                if s is self._wake_r and s.fileno() >= 0:
+                    notify_close(s.fileno())
+                s.close()
+        self._wake_r = self._wake_w = None
+        self.log.info(f"({os.getpid()}) wsgi exited")
+        if not self._stopped.ready():
+            self._stopped.send(graceful)
+
+    def wait(self) -> bool:
+        """Block the calling green thread until the server has stopped; return
+        ``shutdown``'s result."""
+        return bool(self._stopped.wait())
+
+    # -- accepting ----------------------------------------------------------------------------
+
+    def _accept_loop(self, info: _ListenerInfo) -> None:
+        accept = info.sock.accept
+        pause = 0.0
+        nodelay = info.is_tcp
+        try:
+            while not self.closing:
+                if len(self._conns) >= self.max_connections:
+                    self._wait_for_capacity()
+                    continue
+                try:
+                    sock, addr = accept()
+                except OSError as exc:
+                    if self.closing:
+                        return
+                    if exc.errno in _RESOURCE_ERRNOS:
+                        pause = min(pause * 2, _MAX_PAUSE) if pause else _FIRST_PAUSE
+                        self.log.error(f"accept() failed: {exc}; retrying in {pause:g} s")
+                        sleep(pause)
+                    elif exc.errno in _FATAL_ERRNOS:
+                        self.log.error(f"listening socket {info.url} failed: {exc}")
+                        return
+                    # Anything else concerns one pending connection (reset, aborted, TLS):
+                    # skip it and keep accepting.
+                    continue
+                pause = 0.0
+                if nodelay:
+                    try:
+                        # Head and body already go out in one write; Nagle would only delay
+                        # the next response on a kept-alive connection (gevent's 40 ms stall).
+                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    except OSError:
+                        pass
+                self._start_connection(info, sock, addr)
+        except _Abort:
+            return
+
+    def _wait_for_capacity(self) -> None:
+        waiter = self._capacity_waiter = Waiter()
+        try:
+            waiter.wait()
+        finally:
+            self._capacity_waiter = None
+
+    def _start_connection(self, info: _ListenerInfo, sock: Any, addr: Any) -> None:
+        conn = Connection(self, info, sock, addr)
+        self._conns[conn] = None
+        self.log.debug(f"({os.getpid()}) accepted {addr!r}")
+        try:
+            if self.custom_pool is not None:
+                conn.greenlet = self.custom_pool.spawn(conn.run)
+            else:
+                conn.greenlet = spawn_n(conn.run)
+        except BaseException:
+            self._conns.pop(conn, None)
+            sock.close()
+            raise
+
+    def _forget(self, conn: Connection) -> None:
+        """A connection closed (called from its green thread)."""
+        conns = self._conns
+        conns.pop(conn, None)
+        waiter = self._capacity_waiter
+        if waiter is not None and len(conns) < self.max_connections:
+            self._capacity_waiter = None
+            waiter.wake()
+        drained = self._drained
+        if drained is not None and not conns and not drained.ready():
+            drained.send(None)
