@@ -1,0 +1,229 @@
+"""Green socket I/O in one process: echo round trips, connect+accept, bulk transfer.
+
+Server and clients run in the same process (and hub) pinned to one core, so every number is
+the library's whole cost for both ends of the connection. Each library serves and connects with
+its idiomatic API: ``listen``/``serve``/``connect`` for greenlane and eventlet, ``StreamServer``
+and ``gevent.socket.create_connection`` for gevent. All sockets set TCP_NODELAY.
+
+    .venv/bin/python benchmarks/bench_io.py                  # default, about 2 minutes
+    .venv/bin/python benchmarks/bench_io.py --rounds 5 --scale 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+import _harness
+from _apis import GreenAPI, make_api, nodelay
+from _harness import Cell, Report, Row, Target
+
+LIBS = ["greenlane", "eventlet", "gevent"]
+KIB = 1024
+MIB = 1024 * KIB
+
+# Sizes at --scale 1.
+N_SMALL_ROUNDTRIPS = 40_000
+N_LARGE_ROUNDTRIPS = 15_000
+N_CONNECTS = 8_000
+CONNECT_CLIENTS = 10
+BULK_TOTAL = 2048 * MIB
+BULK_CHUNK = 1 * MIB
+
+
+def _echo_handler(conn: Any, _addr: Any) -> None:
+    nodelay(conn)
+    recv, sendall = conn.recv, conn.sendall
+    try:
+        while True:
+            data = recv(65536)
+            if not data:
+                break
+            sendall(data)
+    finally:
+        conn.close()
+
+
+def echo(api: GreenAPI, scale: float, size: int, clients: int, total: int) -> float:
+    """``clients`` connections each doing send-``size``-bytes / read-them-back (per round trip)."""
+    per_client = max(1, int(total * scale) // clients)
+    address, stop = api.serve(_echo_handler)
+    socks = [api.connect(address) for _ in range(clients)]
+    for s in socks:
+        nodelay(s)
+    message = b"x" * size
+
+    def client(sock: Any) -> None:
+        sendall, recv_into = sock.sendall, sock.recv_into
+        view = memoryview(bytearray(size))
+        for _ in range(per_client):
+            sendall(message)
+            got = 0
+            while got < size:
+                n = recv_into(view[got:])
+                if not n:
+                    raise EOFError("echo server closed the connection")
+                got += n
+
+    try:
+        gc.collect()
+        start = time.perf_counter()
+        api.join_all([api.spawn(client, s) for s in socks])
+        elapsed = time.perf_counter() - start
+    finally:
+        for s in socks:
+            s.close()
+        stop()
+    return per_client * clients / elapsed
+
+
+def connect_accept(api: GreenAPI, scale: float) -> float:
+    """Clients connect, the server accepts and closes, the client sees EOF (per connection)."""
+    per_client = max(1, int(N_CONNECTS * scale) // CONNECT_CLIENTS)
+
+    def handler(conn: Any, _addr: Any) -> None:
+        conn.close()
+
+    address, stop = api.serve(handler)
+    connect = api.connect
+
+    def client() -> None:
+        for _ in range(per_client):
+            sock = connect(address)
+            # EOF proves the server accepted and ran the handler for this connection.
+            sock.recv(1)
+            sock.close()
+
+    try:
+        gc.collect()
+        start = time.perf_counter()
+        api.join_all([api.spawn(client) for _ in range(CONNECT_CLIENTS)])
+        elapsed = time.perf_counter() - start
+    finally:
+        stop()
+    return per_client * CONNECT_CLIENTS / elapsed
+
+
+def bulk(api: GreenAPI, scale: float) -> float:
+    """One connection: sendall(1 MiB) repeatedly, the peer recv_into()s it (MB/s, 10^6 bytes)."""
+    chunks = max(1, int(BULK_TOTAL * scale) // BULK_CHUNK)
+    received = 0
+    done_wait, done_fire = api.event()
+
+    def sink(conn: Any, _addr: Any) -> None:
+        nonlocal received
+        recv_into = conn.recv_into
+        view = memoryview(bytearray(BULK_CHUNK))
+        try:
+            while True:
+                n = recv_into(view)
+                if not n:
+                    break
+                received += n
+        finally:
+            conn.close()
+            done_fire()
+
+    address, stop = api.serve(sink)
+    sock = api.connect(address)
+    payload = b"\0" * BULK_CHUNK
+    try:
+        gc.collect()
+        start = time.perf_counter()
+        sendall = sock.sendall
+        for _ in range(chunks):
+            sendall(payload)
+        sock.close()
+        done_wait()
+        elapsed = time.perf_counter() - start
+    finally:
+        stop()
+    if received != chunks * BULK_CHUNK:
+        raise AssertionError(f"received {received} of {chunks * BULK_CHUNK} bytes")
+    return received / elapsed / 1e6
+
+
+RT_TARGET = Target(vs_eventlet=2.0, vs_gevent=1.0)
+
+WORKLOADS: Dict[str, tuple[str, Target, Callable[[GreenAPI, float], float]]] = {
+    "echo 64 B, 1 client": (
+        "round trips/s", RT_TARGET, lambda a, s: echo(a, s, 64, 1, N_SMALL_ROUNDTRIPS)),
+    "echo 64 B, 50 clients": (
+        "round trips/s", RT_TARGET, lambda a, s: echo(a, s, 64, 50, N_SMALL_ROUNDTRIPS * 2)),
+    "echo 64 KiB, 1 client": (
+        "round trips/s", RT_TARGET, lambda a, s: echo(a, s, 64 * KIB, 1, N_LARGE_ROUNDTRIPS)),
+    "echo 64 KiB, 50 clients": (
+        "round trips/s", RT_TARGET, lambda a, s: echo(a, s, 64 * KIB, 50, N_LARGE_ROUNDTRIPS)),
+    f"connect+accept, {CONNECT_CLIENTS} clients": ("conns/s", RT_TARGET, connect_accept),
+    "bulk sendall 1 MiB / recv_into": ("MB/s", Target(vs_best_peer=0.9), bulk),
+}
+
+
+def child(lib: str, scale: float, only: Optional[List[str]]) -> None:
+    _harness.quiet_warnings()
+    chosen = [name for name in WORKLOADS if not only or name in only]
+    try:
+        api = make_api(lib)
+    except Exception as exc:  # noqa: BLE001 - report, do not crash the whole table
+        cell: Cell = _harness.NA if lib == "greenlane" and _harness.is_missing_greenlane(exc) \
+            else f"error: {exc}"
+        for name in chosen:
+            _harness.emit(name, cell)
+        return
+    _harness.emit_meta(api.version())
+
+    def bind(fn: Callable[[GreenAPI, float], float]) -> Callable[[float], Cell]:
+        return lambda s: fn(api, s)
+
+    _harness.run_workloads(lib, {name: bind(WORKLOADS[name][2]) for name in chosen}, scale)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="runs per library, interleaved; the best is kept (default 5)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="multiply every workload's size (default 1)")
+    parser.add_argument("--cpu", default="0", help="core to pin to with taskset ('' = no pin)")
+    parser.add_argument("--libs", default=",".join(LIBS), help="comma-separated libraries")
+    parser.add_argument("--only", default="", help="comma-separated workload names")
+    parser.add_argument("--json", help="also write the results here (run_all.py reads it)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    only = [w.strip() for w in args.only.split(",") if w.strip()] or None
+
+    if args.child:
+        child(args.child, args.scale, only)
+        return 0
+
+    rows = [Row(name, unit, target=target)
+            for name, (unit, target, _) in WORKLOADS.items() if not only or name in only]
+    report = Report(key="io", title="Green socket I/O in one process (one core, higher is better)",
+                    libs=[lib for lib in args.libs.split(",") if lib], rows=rows)
+    report.command = _harness.command_line()
+    report.date = _harness.today()
+    report.machine = _harness.machine_summary()
+    s = args.scale
+    report.notes.append(
+        f"Sizes at --scale {s:g}: echo 64 B {int(N_SMALL_ROUNDTRIPS * s):,} round trips (1 "
+        f"client) / {int(N_SMALL_ROUNDTRIPS * 2 * s):,} (50 clients); echo 64 KiB "
+        f"{int(N_LARGE_ROUNDTRIPS * s):,}; {int(N_CONNECTS * s):,} connections; bulk "
+        f"{int(BULK_TOTAL * s) // MIB} MiB. Best of {args.rounds} interleaved rounds, each "
+        f"library in its own process pinned with taskset -c {args.cpu or '(none)'}.")
+    extra = ["--scale", str(args.scale)]
+    if args.only:
+        extra += ["--only", args.only]
+    _harness.run_children(os.path.abspath(__file__), report, args.cpu or None, args.rounds, extra)
+    print(f"## {report.title}\n")
+    print(report.markdown())
+    if args.json:
+        report.save(args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
