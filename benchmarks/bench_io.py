@@ -2,11 +2,14 @@
 
 Server and clients run in the same process (and hub) pinned to one core, so every number is
 the library's whole cost for both ends of the connection. Each library serves and connects with
-its idiomatic API: ``listen``/``serve``/``connect`` for greenlane and eventlet, ``StreamServer``
-and ``gevent.socket.create_connection`` for gevent. All sockets set TCP_NODELAY.
+its idiomatic server API: ``listen``/``serve`` for greenlane and eventlet, ``StreamServer`` for
+gevent. Clients connect the same way everywhere (``_connector``): the library's green socket,
+then ``connect()`` to the numeric address, with no name lookup. The client loops are the same
+code for every library. All sockets set TCP_NODELAY.
 
     .venv/bin/python benchmarks/bench_io.py                  # default, about 2 minutes
     .venv/bin/python benchmarks/bench_io.py --rounds 5 --scale 3
+    .venv/bin/python benchmarks/bench_io.py --floor          # syscalls alone, no green threads
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import socket
 import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
@@ -35,6 +39,27 @@ BULK_TOTAL = 2048 * MIB
 BULK_CHUNK = 1 * MIB
 
 
+def _connector(api: GreenAPI) -> Callable[[Any], Any]:
+    """A function connecting a new green TCP socket to an address, the same way for each library.
+
+    ``connect`` of greenlane and eventlet is socket() + connect(). gevent's idiomatic
+    ``create_connection`` would also resolve the address with ``getaddrinfo`` through gevent's
+    thread pool on every call, which measures its resolver, not its sockets.
+    """
+    if api.name != "gevent":
+        return api.connect
+    import gevent.socket
+
+    make = gevent.socket.socket
+
+    def connect(address: Any) -> Any:
+        sock = make(socket.AF_INET, socket.SOCK_STREAM)
+        sock.connect(address)
+        return sock
+
+    return connect
+
+
 def _echo_handler(conn: Any, _addr: Any) -> None:
     nodelay(conn)
     recv, sendall = conn.recv, conn.sendall
@@ -52,7 +77,8 @@ def echo(api: GreenAPI, scale: float, size: int, clients: int, total: int) -> fl
     """``clients`` connections each doing send-``size``-bytes / read-them-back (per round trip)."""
     per_client = max(1, int(total * scale) // clients)
     address, stop = api.serve(_echo_handler)
-    socks = [api.connect(address) for _ in range(clients)]
+    connect = _connector(api)
+    socks = [connect(address) for _ in range(clients)]
     for s in socks:
         nodelay(s)
     message = b"x" * size
@@ -89,7 +115,7 @@ def connect_accept(api: GreenAPI, scale: float) -> float:
         conn.close()
 
     address, stop = api.serve(handler)
-    connect = api.connect
+    connect = _connector(api)
 
     def client() -> None:
         for _ in range(per_client):
@@ -129,7 +155,7 @@ def bulk(api: GreenAPI, scale: float) -> float:
             done_fire()
 
     address, stop = api.serve(sink)
-    sock = api.connect(address)
+    sock = _connector(api)(address)
     payload = b"\0" * BULK_CHUNK
     try:
         gc.collect()
@@ -145,6 +171,124 @@ def bulk(api: GreenAPI, scale: float) -> float:
     if received != chunks * BULK_CHUNK:
         raise AssertionError(f"received {received} of {chunks * BULK_CHUNK} bytes")
     return received / elapsed / 1e6
+
+
+# ---------------------------------------------------------------------- the syscall floor
+def _floor_pair() -> tuple[Any, Any, Any]:
+    """A connected loopback pair, non-blocking, both on one edge-triggered epoll."""
+    import select
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+    poller = select.epoll()
+    for sock in (client, server):
+        nodelay(sock)
+        sock.setblocking(False)
+        poller.register(sock.fileno(), select.EPOLLIN | select.EPOLLOUT | select.EPOLLET)
+    return client, server, poller
+
+
+def floor_echo(size: int, count: int) -> float:
+    """Echo round trips/s making the syscalls a green library must make, and nothing else.
+
+    One OS thread, no green threads: the client sends and tries to read (EAGAIN), epoll_wait
+    reports the server readable, the server reads, sends back and tries again (EAGAIN),
+    epoll_wait reports the client readable, the client reads. What a library adds on top of
+    this rate is its own overhead (switches, registrations, wrappers).
+    """
+    client, server, poller = _floor_pair()
+    message = b"x" * size
+    view = memoryview(bytearray(size))
+    poll = poller.poll
+    try:
+        start = time.perf_counter()
+        for _ in range(count):
+            client.sendall(message)
+            try:
+                got = client.recv_into(view)
+            except BlockingIOError:
+                got = 0
+            echoed = 0
+            while echoed < size:
+                try:
+                    data = server.recv(65536)
+                except BlockingIOError:
+                    poll(60)
+                    continue
+                server.sendall(data)
+                echoed += len(data)
+            try:
+                server.recv(65536)
+            except BlockingIOError:
+                pass
+            while got < size:
+                try:
+                    got += client.recv_into(view[got:])
+                except BlockingIOError:
+                    poll(60)
+        return count / (time.perf_counter() - start)
+    finally:
+        poller.close()
+        client.close()
+        server.close()
+
+
+def floor_connect(count: int) -> float:
+    """connect+accept/s with the syscalls of one green connection and nothing else.
+
+    socket() non-blocking, connect (EINPROGRESS), epoll register and wait, SO_ERROR, accept,
+    the server's close, the client's read of EOF (after EAGAIN and a wait), unregister, close.
+    """
+    import select
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1024)
+    address = listener.getsockname()
+    poller = select.epoll()
+    mask = select.EPOLLIN | select.EPOLLOUT | select.EPOLLET
+    nonblocking_stream = socket.SOCK_STREAM | getattr(socket, "SOCK_NONBLOCK", 0)
+    try:
+        start = time.perf_counter()
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, nonblocking_stream)
+            sock.setblocking(False)
+            sock.connect_ex(address)
+            poller.register(sock.fileno(), mask)
+            poller.poll(60)
+            sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            fd, _ = listener._accept()  # type: ignore[attr-defined]
+            conn = socket.socket(fileno=fd)
+            conn.setblocking(False)
+            try:
+                sock.recv(1)
+            except BlockingIOError:
+                pass
+            conn.close()
+            poller.poll(60)
+            sock.recv(1)
+            poller.unregister(sock.fileno())
+            sock.close()
+        return count / (time.perf_counter() - start)
+    finally:
+        poller.close()
+        listener.close()
+
+
+def print_floor(rounds: int) -> None:
+    """Best of ``rounds`` for each floor workload, as rate and microseconds per operation."""
+    cases: List[tuple[str, Callable[[], float]]] = [
+        ("echo 64 B", lambda: floor_echo(64, 40_000)),
+        ("echo 64 KiB", lambda: floor_echo(64 * KIB, 10_000)),
+        ("connect+accept", lambda: floor_connect(8_000)),
+    ]
+    print("| workload | syscall floor (ops/s) | us per op |\n|---|---:|---:|")
+    for name, fn in cases:
+        best = max(fn() for _ in range(rounds))
+        print(f"| {name} | {best:,.0f} | {1e6 / best:.1f} |")
 
 
 RT_TARGET = Target(vs_eventlet=2.0, vs_gevent=1.0)
@@ -192,9 +336,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--libs", default=",".join(LIBS), help="comma-separated libraries")
     parser.add_argument("--only", default="", help="comma-separated workload names")
     parser.add_argument("--json", help="also write the results here (run_all.py reads it)")
+    parser.add_argument("--floor", action="store_true",
+                        help="measure only the syscall floor (plain sockets + epoll, one thread)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     only = [w.strip() for w in args.only.split(",") if w.strip()] or None
+
+    if args.floor:
+        if args.cpu and hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {int(args.cpu)})
+        print_floor(args.rounds)
+        return 0
 
     if args.child:
         child(args.child, args.scale, only)

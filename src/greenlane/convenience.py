@@ -127,7 +127,7 @@ def wrap_ssl(sock: Any, *args: Any, **kwargs: Any) -> Any:
 class _Server:
     """The state of one ``serve()`` call: its green thread and the handlers it runs."""
 
-    __slots__ = ("active", "greenlet", "handle", "limit", "sock", "stopping", "waiter")
+    __slots__ = ("active", "greenlet", "handle", "limit", "sock", "stopping", "tls", "waiter")
 
     def __init__(self, sock: Any, handle: Callable[[Any, Any], Any], limit: int) -> None:
         if limit < 1:
@@ -139,6 +139,9 @@ class _Server:
         self.greenlet: Optional[greenlet] = None
         self.stopping = False
         self.waiter: Optional[Waiter] = None
+        # TLS listeners hand out sockets whose handshake is deferred (green/ssl.py). Asking a
+        # plain GreenSocket would cost a failed attribute look-up (an exception) per connection.
+        self.tls = hasattr(type(sock), "_handshake_pending")
 
     def run(self) -> None:
         self.greenlet = getcurrent()
@@ -178,7 +181,7 @@ class _Server:
 
     def _run_handler(self, conn: Any, addr: Any) -> None:
         try:
-            if getattr(conn, "_handshake_pending", False):
+            if self.tls and getattr(conn, "_handshake_pending", False):
                 try:
                     conn.do_handshake()
                 except OSError:

@@ -103,6 +103,24 @@ def test_new_socket_is_nonblocking_underneath_and_green_blocking() -> None:
         assert "GreenSocket" in repr(sock)
 
 
+def test_new_sockets_are_non_blocking_at_the_descriptor_with_the_plain_type() -> None:
+    kinds = [(socket.AF_INET, socket.SOCK_STREAM), (socket.AF_INET, socket.SOCK_DGRAM)]
+    if hasattr(socket, "AF_UNIX"):
+        kinds.append((socket.AF_UNIX, socket.SOCK_STREAM))
+    for family, kind in kinds:
+        with GreenSocket(family, kind) as sock:
+            assert not os.get_blocking(sock.fileno())
+            assert sock.type == kind  # no SOCK_NONBLOCK flag leaks into the type
+            assert sock.gettimeout() is None
+    socket.setdefaulttimeout(3.0)
+    try:
+        with GreenSocket() as sock:
+            assert sock.gettimeout() == 3.0
+            assert not os.get_blocking(sock.fileno())
+    finally:
+        socket.setdefaulttimeout(None)
+
+
 def test_wrapping_an_existing_socket_keeps_a_positive_timeout() -> None:
     real = socket.socket()
     real.settimeout(2.5)
@@ -221,6 +239,22 @@ def test_connect_refused_raises_and_connect_ex_returns_errno() -> None:
             sock.connect(addr)
     with GreenSocket() as sock:
         assert sock.connect_ex(addr) == errno.ECONNREFUSED
+
+
+def test_connect_errors_are_the_stdlib_exception_classes(tmp_path: object) -> None:
+    with _listener() as listener, GreenSocket() as sock:
+        sock.setblocking(False)
+        with pytest.raises(BlockingIOError) as info:
+            sock.connect(listener.getsockname())
+        assert info.value.errno == errno.EINPROGRESS
+        conn, _ = listener.accept()
+        conn.close()
+    if hasattr(socket, "AF_UNIX"):
+        missing = os.path.join(str(tmp_path), "nobody-listens-here")
+        with GreenSocket(socket.AF_UNIX) as sock:
+            with pytest.raises(FileNotFoundError):
+                sock.connect(missing)
+            assert sock.connect_ex(missing) == errno.ENOENT
 
 
 def test_connect_ex_success_returns_zero() -> None:
@@ -483,6 +517,20 @@ def test_sendall_and_recv_into_move_64_mib(pair: Pair) -> None:
     assert gt.wait() == size
     assert received == payload
     payload.append(0)  # the buffer export was released: resizing works
+
+
+def test_sendall_of_a_large_non_byte_buffer_waits_between_partial_sends(pair: Pair) -> None:
+    client, server = pair
+    numbers = array.array("d", range(1 << 21))  # 16 MiB, far more than the socket buffers
+    size = len(numbers) * numbers.itemsize
+
+    def reader() -> bytes:
+        return _recv_exactly(server, size)
+
+    gt = spawn(reader)
+    client.sendall(numbers)
+    assert gt.wait() == numbers.tobytes()
+    numbers.append(0.0)  # the cast view was released: resizing works
 
 
 def test_sendall_accepts_any_buffer(pair: Pair) -> None:
@@ -811,6 +859,17 @@ def test_context_manager_closes() -> None:
     with GreenSocket() as sock:
         assert sock.fileno() >= 0
     assert sock.fileno() == -1
+
+
+def test_closing_twice_is_harmless_and_releases_the_descriptor_once() -> None:
+    a, b = socketpair()
+    fd = a.fileno()
+    a.close()
+    a.close()
+    assert a.fileno() == -1
+    with pytest.raises(OSError):
+        os.fstat(fd)
+    b.close()
 
 
 def test_shutdown_gives_eof_to_the_peer_and_wakes_own_reader(pair: Pair) -> None:

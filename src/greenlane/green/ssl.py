@@ -30,6 +30,8 @@ from ssl import SSLWantReadError, SSLWantWriteError
 from typing import Any, Callable, Optional
 
 from greenlane.greenio._socket import (
+    _SEND_SLICE,
+    _byte_view,
     _check_timeout,
     _CSocket,
     _notify_close,
@@ -234,11 +236,11 @@ class GreenSSLSocket(_stdssl.SSLSocket):
         deadline = None if timeout is None else get_hub().clock() + timeout
         send = _SSLSocket.send
         fileno = _CSocket.fileno(self)
-        with memoryview(data) as whole, whole.cast("B") as view:
+        with _byte_view(data) as view:
             total = len(view)
             sent = 0
             while sent < total:
-                with view[sent:] as rest:
+                with view[sent:sent + _SEND_SLICE] as rest:
                     try:
                         sent += send(self, rest, flags)
                         continue

@@ -25,6 +25,7 @@ import io
 import os
 import socket
 import stat
+import sys
 from typing import Any, Callable, Optional, Union
 
 from greenlet import getcurrent
@@ -64,8 +65,21 @@ SOCKET_BLOCKING = frozenset((errno.EAGAIN, errno.EWOULDBLOCK))
 SOCKET_CLOSED = frozenset((errno.ECONNRESET, errno.ENOTCONN, errno.ESHUTDOWN, errno.EPIPE))
 #: errnos of a non-blocking connect that is still under way (eventlet compatibility).
 CONNECT_ERR = frozenset((errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK))
+# connect_ex results meaning "under way, wait"; EINTR too: the connection goes on
+# asynchronously after an interrupted connect(2).
+_CONNECT_WAIT = frozenset((errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK, errno.EAGAIN,
+                           errno.EINTR))
 #: errnos of a connect that has completed (eventlet compatibility).
 CONNECT_SUCCESS = frozenset((0, errno.EISCONN))
+
+# The most one send() call is offered. PyPy copies the whole buffer it is given into raw memory
+# before the syscall, which takes only a few hundred KiB of it: offering the rest of a 64 MiB
+# buffer each time made sendall quadratic there. CPython passes the buffer itself: no limit.
+_PYPY = sys.implementation.name == "pypy"
+_SEND_SLICE = 1 << 20 if _PYPY else sys.maxsize
+
+# socket() flag creating the socket non-blocking (Linux); 0 elsewhere, where settimeout does it.
+_SOCK_NONBLOCK: int = getattr(socket, "SOCK_NONBLOCK", 0)
 
 _ExcTypes = Union[type[BaseException], tuple[type[BaseException], ...]]
 
@@ -99,19 +113,25 @@ def io_retry(
     switch the direction (TLS needs both). After ``timeout`` seconds in total (None: never)
     ``socket.timeout`` is raised; if the descriptor is closed meanwhile, ``IOClosed``.
     """
-    hub = get_hub()
+    hub = _context.current.hub or get_hub()
     current = getcurrent()
     timer = None
     if timeout is not None:
         timer = hub.schedule_call_global(timeout, _throw_timeout, current)
     add = hub.add
+    remove = hub.remove
     try:
         while True:
             listener = add(evtype, fileno, current.switch, current.throw, None, False)
             try:
-                hub.switch()
+                # hub.switch(), minus a Python frame; it handles the rare cases itself.
+                loop = hub.greenlet
+                if current is loop or loop.dead:
+                    hub.switch()
+                else:
+                    loop.switch()
             finally:
-                hub.remove(listener)
+                remove(listener)
             try:
                 return call(*args)
             except again:
@@ -146,6 +166,23 @@ def _notify_close(fileno: int) -> None:
 _notify_opened = _notify_close
 
 
+def _byte_view(data: Any) -> memoryview:
+    """``data`` as a flat memoryview of bytes, cast only if it is not one already.
+
+    bytes and bytearray need no cast. PyPy sends from a cast view about forty times
+    slower than from a plain one, so there a buffer that needs the cast is copied once instead.
+    """
+    view = memoryview(data)
+    if view.itemsize == 1 and view.ndim == 1 and view.c_contiguous:
+        return view
+    try:
+        if _PYPY and view.c_contiguous:
+            return memoryview(view.tobytes())
+        return view.cast("B")
+    finally:
+        view.release()
+
+
 def _check_timeout(value: Optional[float]) -> Optional[float]:
     if value is None:
         return None
@@ -176,13 +213,14 @@ def green_connect(sock: Any, address: Any, timeout: Optional[float], nonblocking
     and reads the outcome from SO_ERROR. An AF_UNIX listener whose queue is full answers EAGAIN
     without ever signalling readiness, so that case is retried after growing pauses.
     """
-    try:
-        _CSocket.connect(sock, address)
+    # connect_ex reports "in progress" as a number: no exception object on the common path.
+    code = _CSocket.connect_ex(sock, address)
+    if code == 0:
         return
-    except BlockingIOError as exc:
-        if nonblocking:
-            raise
-        code = exc.errno
+    if nonblocking or code not in _CONNECT_WAIT:
+        # OSError(errno, ...) is the errno's subclass (BlockingIOError for EINPROGRESS,
+        # ConnectionRefusedError, ...), as connect() raises.
+        raise OSError(code, os.strerror(code))
     fileno = _CSocket.fileno(sock)
     if code != errno.EAGAIN:
         err = io_retry(fileno, WRITE, timeout, _CSocket.getsockopt,
@@ -239,9 +277,16 @@ class GreenSocket:
     def __init__(self, family: Any = -1, type: int = -1, proto: int = -1,
                  fileno: Optional[int] = None) -> None:
         if isinstance(family, int):
-            sock = _original_socket(family, type, proto, fileno)
             if fileno is None:
+                # Created non-blocking: saves the ioctl that settimeout(0) would make. A
+                # socket whose timeout reads 0 was made non-blocking by the constructor.
+                if type == -1:
+                    type = socket.SOCK_STREAM
+                sock = _original_socket(family, type | _SOCK_NONBLOCK, proto)
                 _notify_opened(sock.fileno())
+                self._setup(sock, socket.getdefaulttimeout(), sock.gettimeout() == 0.0)
+                return
+            sock = _original_socket(family, type, proto, fileno)
             timeout = socket.getdefaulttimeout()
         else:
             sock = family.fd if isinstance(family, GreenSocket) else family
@@ -252,8 +297,10 @@ class GreenSocket:
             timeout = sock.gettimeout() or socket.getdefaulttimeout()
         self._setup(sock, timeout)
 
-    def _setup(self, sock: socket.socket, timeout: Optional[float]) -> None:
-        sock.settimeout(0.0)
+    def _setup(self, sock: socket.socket, timeout: Optional[float],
+               nonblocking: bool = False) -> None:
+        if not nonblocking:
+            sock.settimeout(0.0)
         self.fd = sock
         self._fileno = sock.fileno()
         self._recv = sock.recv
@@ -461,10 +508,12 @@ class GreenSocket:
                         self._send, (data, flags))
 
     def sendall(self, data: Any, flags: int = 0) -> None:
-        """Send all of ``data`` (any bytes-like object), without copying it.
+        """Send all of ``data`` (any bytes-like object), without copying it (but see below).
 
         The timeout bounds the whole call. In non-blocking mode, as in the stdlib, this raises
-        ``BlockingIOError`` when the kernel cannot take everything at once.
+        ``BlockingIOError`` when the kernel cannot take everything at once. On PyPy a buffer
+        whose items are not bytes (``array('d')``, ...) is copied once first, and at most 1 MiB
+        is offered per send(), because PyPy copies whatever it is offered.
         """
         send = self._send
         try:
@@ -475,7 +524,7 @@ class GreenSocket:
             sent = 0
         if type(data) is bytes and sent == len(data):
             return
-        with memoryview(data) as whole, whole.cast("B") as view:
+        with _byte_view(data) as view:
             total = len(view)
             if sent >= total:
                 return
@@ -487,7 +536,7 @@ class GreenSocket:
             deadline = None if timeout is None else get_hub().clock() + timeout
             fileno = self._fileno
             while sent < total:
-                with view[sent:] as rest:
+                with view[sent:sent + _SEND_SLICE] as rest:
                     try:
                         sent += send(rest, flags)
                         continue
@@ -650,7 +699,7 @@ class GreenSocket:
         fileno = sock.fileno()
         if fileno >= 0:
             _notify_close(fileno)
-        sock.close()
+            sock.close()
 
     def detach(self) -> int:
         """Give up the descriptor without closing it and return it; waiters get ``IOClosed``."""
