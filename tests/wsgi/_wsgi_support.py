@@ -30,11 +30,12 @@ class ServerThread:
     """Run ``Server(app, [listen(...)], **options)`` in a background thread."""
 
     def __init__(self, app: Callable[..., Any], tls: Optional[dict[str, Any]] = None,
-                 **options: Any) -> None:
+                 backlog: int = 50, **options: Any) -> None:
         options.setdefault("log_output", False)
         self.app = app
         self.options = options
         self.tls = tls
+        self.backlog = backlog
         self.server: Optional[Server] = None
         self.port = 0
         self.leftovers: list[str] = []
@@ -50,7 +51,7 @@ class ServerThread:
 
     def _run(self) -> None:
         try:
-            sock = greenlane.listen(("127.0.0.1", 0))
+            sock = greenlane.listen(("127.0.0.1", 0), backlog=self.backlog)
             if self.tls is not None:
                 sock = greenlane.wrap_ssl(sock, server_side=True, **self.tls)
             self.port = sock.getsockname()[1]

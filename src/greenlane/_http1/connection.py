@@ -52,6 +52,7 @@ from .state import (
     DONE,
     ERROR,
     IDLE,
+    MUST_CLOSE,
     OUR_TRANSITIONS,
     SEND_BODY,
     SEND_RESPONSE,
@@ -146,6 +147,15 @@ class ServerConnection:
     def their_body_complete(self) -> bool:
         """True once the whole request body (possibly empty) has been received."""
         return self._their_state is DONE
+
+    @property
+    def has_pending_data(self) -> bool:
+        """True when received bytes are buffered that ``next_event()`` has not consumed yet
+        (a pipelined request, or the rest of a body). When False after
+        ``start_next_cycle()``, ``next_event()`` would return NEED_DATA, so a server can go
+        straight to receiving."""
+        buf = self._buf
+        return len(buf.data) != buf.start
 
     @property
     def our_must_close(self) -> bool:
@@ -306,7 +316,12 @@ class ServerConnection:
 
     def _begin_cycle(self, request: Request) -> None:
         self._request = request
-        self._our_state = transition(OUR_TRANSITIONS, "our", self._our_state, "request-received")
+        if self._our_state is IDLE:
+            self._our_state = SEND_RESPONSE  # OUR_TRANSITIONS[IDLE, "request-received"]
+        else:
+            self._our_state = transition(
+                OUR_TRANSITIONS, "our", self._our_state, "request-received"
+            )
         if request.chunked:
             self._body_reader = ChunkedReader(self._limits)
             self._their_state = THEIR_TRANSITIONS[IDLE, "request"]
@@ -314,7 +329,7 @@ class ServerConnection:
             self._body_reader = ContentLengthReader(request.content_length)
             self._their_state = THEIR_TRANSITIONS[IDLE, "request"]
         else:
-            self._their_state = THEIR_TRANSITIONS[IDLE, "request-without-body"]
+            self._their_state = DONE  # THEIR_TRANSITIONS[IDLE, "request-without-body"]
             self._eom_pending = True
         if not request.keep_alive:
             self._must_close = True
@@ -389,7 +404,7 @@ class ServerConnection:
             self._framing = framing
             self._remaining = length
             self._must_close = close
-            self._our_state = OUR_TRANSITIONS[SEND_RESPONSE, "response"]
+            self._our_state = SEND_BODY  # OUR_TRANSITIONS[SEND_RESPONSE, "response"]
             return head
         try:
             head = encode_informational_head(status, reason, headers)
@@ -446,10 +461,32 @@ class ServerConnection:
         if framing == FRAMING_LENGTH and self._remaining:
             raise self._misuse("response body shorter than the declared Content-Length")
         if self._must_close:
-            self._our_state = OUR_TRANSITIONS[SEND_BODY, "end-of-message-and-close"]
+            self._our_state = MUST_CLOSE  # OUR_TRANSITIONS[SEND_BODY, "end-of-message-and-close"]
         else:
-            self._our_state = OUR_TRANSITIONS[SEND_BODY, "end-of-message"]
+            self._our_state = DONE  # OUR_TRANSITIONS[SEND_BODY, "end-of-message"]
         return _LAST_CHUNK if framing == FRAMING_CHUNKED else b""
+
+    def send_last(self, data: bytes) -> bytes:
+        """Return ``send_data(data) + send_eom()``: the rest of the body and its end, at once.
+
+        The same bytes, checks and state changes as the two calls, for the common case of a
+        response whose whole body is known when its head is sent.
+
+        Raises:
+            LocalProtocolError: as for the two calls.
+        """
+        if self._framing == FRAMING_LENGTH and self._our_state is SEND_BODY:
+            remaining = self._remaining - len(data)
+            if remaining:
+                if remaining < 0:
+                    raise self._misuse("more body data than the declared Content-Length")
+                raise self._misuse("response body shorter than the declared Content-Length")
+            self._remaining = 0
+            self._our_state = MUST_CLOSE if self._must_close else DONE
+            return data
+        if data:
+            return self.send_data(data) + self.send_eom()
+        return self.send_eom()
 
     def close_after_response(self) -> None:
         """Make this the last response: ``Connection: close`` is added if the head is not sent
@@ -470,8 +507,9 @@ class ServerConnection:
                 f"cannot start a new cycle: their state {self._their_state!r}, "
                 f"our state {self._our_state!r}, must close {self._must_close}"
             )
-        self._their_state = THEIR_TRANSITIONS[DONE, "next-cycle"]
-        self._our_state = OUR_TRANSITIONS[DONE, "next-cycle"]
+        # THEIR_TRANSITIONS and OUR_TRANSITIONS[DONE, "next-cycle"], without the lookups
+        self._their_state = IDLE
+        self._our_state = IDLE
         self._request = None
         self._body_reader = None
         self._eom_pending = False

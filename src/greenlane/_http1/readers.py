@@ -204,7 +204,13 @@ class HeadReader:
         if self._searched == 0:
             end = data.find(b"\r\n\r\n", start)
             if end >= 0:
-                request = parse_head(data, start, end + 4, self._limits)
+                try:
+                    request = parse_head(data, start, end + 4, self._limits)
+                except RemoteProtocolError:
+                    # parse_head checks limits before syntax; report instead the error that
+                    # comes first in byte order, as when the head arrives byte by byte.
+                    self._walk(buf)
+                    raise
                 buf.skip(end + 4 - start)
                 return request
         return self._walk(buf)
@@ -234,11 +240,16 @@ class HeadReader:
             lf = data.find(b"\n", search)
             if lf < 0:
                 break
+            # Limits first: had the line arrived byte by byte, its bytes before this LF would
+            # have crossed them before the LF was seen.
+            if pos == start:
+                if lf - start - (data[lf - 1] == _CR) > limits.max_request_line:
+                    raise RemoteProtocolError("request line too long", 414)
+            elif lf - (start + self._fields_start) > limits.max_header_bytes:
+                raise RemoteProtocolError("header section too large", 431)
             if data[lf - 1] != _CR:
                 raise RemoteProtocolError("bare LF line ending in request head")
             if pos == start:
-                if lf - 1 - start > limits.max_request_line:
-                    raise RemoteProtocolError("request line too long", 414)
                 line = data[start : lf - 1].decode("latin-1")
                 if _REQUEST_LINE_MATCH(line + "\r\n") is None:
                     raise diagnose_request_line(line, limits)

@@ -35,6 +35,11 @@ Differences from ``eventlet.wsgi`` (0.41), all deliberate:
   there is no ``headers_raw`` key (a tuple under a CGI-style name, which PEP 3333 and
   ``wsgiref.validate`` forbid).
 * Applications may not set hop-by-hop headers (PEP 3333) other than ``Connection: close``.
+* Request framing is strict (see ``greenlane._http1``): a request carrying both
+  ``Transfer-Encoding`` and ``Content-Length``, or ``Transfer-Encoding`` in HTTP/1.0, is
+  answered 400 and its connection closed (RFC 9112 §6.1 also allows "chunked wins, then
+  close"; rejecting is the request-smuggling-safe choice). A transfer coding other than a lone
+  ``chunked`` gets 501 (400 when ``chunked`` is present but not the only coding).
 * ``log_output=False`` silences startup and access lines but not application errors;
   ``body_length`` in the access log counts body bytes only (eventlet counted the head too).
 * ``protocol`` must be ``HttpProtocol`` (the default): greenlane does not build on the
@@ -163,8 +168,10 @@ def server(
     """Serve ``site`` on the listening socket ``sock`` until stopped (eventlet's signature).
 
     Blocks until the server stops: Ctrl-C (SIGINT) or SIGTERM start a graceful shutdown
-    (SIGTERM's handler is installed only in the main thread and only while no other handler
-    is set, and restored on return). ``sock`` is closed on return.
+    (their handlers are installed only in the main thread and only while the default handler
+    is set, and restored on return; a second Ctrl-C raises KeyboardInterrupt). eventlet let
+    Ctrl-C raise KeyboardInterrupt in whichever green thread was running. ``sock`` is closed
+    on return.
 
     Args:
         sock: a listening socket from ``greenlane.listen()`` (optionally TLS-wrapped).
@@ -244,21 +251,46 @@ def server(
 
 
 def _install_sigterm(srv: Server) -> Optional[Callable[[], None]]:
+    """Make SIGTERM, and a first SIGINT (Ctrl-C), ask ``srv`` for a graceful stop.
+
+    A Python signal handler runs in whichever green thread is current when the signal
+    arrives, so the default SIGINT handler's KeyboardInterrupt could land inside a connection's
+    green thread and cut its response short. ``srv.stop()`` only writes to a socket pair, which
+    is safe from any green thread. After the first SIGINT its previous handler is put back, so
+    a second Ctrl-C raises KeyboardInterrupt as usual. Handlers set by the application are
+    left alone.
+    """
     if threading.current_thread() is not threading.main_thread():
         return None
-    try:
-        previous = signal.getsignal(signal.SIGTERM)
-    except (AttributeError, ValueError):
-        return None
-    if previous is not signal.SIG_DFL:
-        return None
+    restorers: list[Callable[[], None]] = []
+    for signum, replaceable in ((signal.SIGTERM, signal.SIG_DFL),
+                                (signal.SIGINT, signal.default_int_handler)):
+        try:
+            previous = signal.getsignal(signum)
+        except (AttributeError, ValueError):
+            continue
+        if previous is not replaceable:
+            continue
 
-    def on_sigterm(signum: int, frame: Optional[FrameType]) -> None:
-        srv.stop()
+        def on_signal(signo: int, frame: Optional[FrameType], previous: Any = previous) -> None:
+            srv.stop()
+            if signo == signal.SIGINT:
+                signal.signal(signal.SIGINT, previous)
 
-    signal.signal(signal.SIGTERM, on_sigterm)
+        signal.signal(signum, on_signal)
+        restorers.append(_restorer(signum, previous))
+    if not restorers:
+        return None
 
     def restore() -> None:
-        signal.signal(signal.SIGTERM, previous)
+        for undo in restorers:
+            undo()
+
+    return restore
+
+
+def _restorer(signum: int, handler: Any) -> Callable[[], None]:
+    def restore() -> None:
+        signal.signal(signum, handler)
 
     return restore

@@ -40,7 +40,7 @@ import errno
 import os
 import socket
 import traceback
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
@@ -52,8 +52,9 @@ from greenlane._http1 import (
     Request,
     ServerConnection,
 )
+from greenlane.greenio._socket import GreenSocket, io_retry
 from greenlane.greenthread import kill
-from greenlane.hubs import trampoline
+from greenlane.hubs import READ, trampoline
 from greenlane.timeout import Timeout
 from greenlane.wsgi import _errors
 from greenlane.wsgi._input import Input
@@ -147,6 +148,7 @@ class Connection:
         "listener",
         "parser",
         "peer_closed",
+        "raw",
         "remote_addr",
         "remote_port",
         "request_count",
@@ -167,6 +169,11 @@ class Connection:
             self.remote_addr = str(addr) if addr else "unix"
             self.remote_port = ""
         self.env_base = listener.env_base_for(sock)
+        # The plain socket under a GreenSocket, for the fast paths of _wait_for_head and send
+        # (try the syscall; arm a deadline and park only on EAGAIN). None for TLS and for
+        # sockets with a timeout of their own, which take the general path.
+        self.raw: Optional[socket.socket] = (
+            sock.fd if type(sock) is GreenSocket and sock.gettimeout() is None else None)
         self.parser = ServerConnection(server.limits)
         self.state = _NEW
         self.greenlet: Optional[greenlet] = None
@@ -256,6 +263,12 @@ class Connection:
             timer.cancel()
             self.timer = server.hub.schedule_call_global(seconds, self._on_timer)
 
+    def _start_timer(self) -> None:
+        server = self.server
+        remaining = self.deadline - server.clock()
+        self.timer = server.hub.schedule_call_global(
+            min(max(remaining, 0.0), server.timer_period), self._on_timer)
+
     def _on_timer(self) -> None:
         self.timer = None
         deadline = self.deadline
@@ -296,10 +309,23 @@ class Connection:
             self.deadline = 0.0
         self.parser.receive_data(data)
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: Union[bytes, memoryview]) -> None:
         """Write all of ``data``, each slice under the write timeout; _Abort if it fails."""
         if self.hijacked:
             return
+        raw = self.raw
+        if raw is not None and len(data) <= WRITE_SLICE:
+            # Fast path: the kernel usually takes a whole response at once; then no write
+            # deadline is needed, since the write could not stall.
+            try:
+                sent = raw.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                raise _Abort(f"client gone: {exc}") from None
+            if sent == len(data):
+                return
+            data = memoryview(data)[sent:]
         timeout = self.server.write_timeout
         sendall = self.sock.sendall
         try:
@@ -369,14 +395,24 @@ class Connection:
     def _serve(self) -> None:
         server = self.server
         parser = self.parser
-        self._arm(server.read_header_timeout)
-        if getattr(self.sock, "_handshake_pending", False):
-            # TLS: the handshake runs here, in this connection's green thread, under the
-            # header timeout; a client failing it only ends its own connection.
-            self.sock.do_handshake()
+        if self.raw is not None:
+            # The header deadline runs from accept, but its timer is only started if the
+            # connection has to wait (_wait_for_head): a client whose request is already
+            # there, as with one request per connection, costs no timer at all.
+            seconds = server.read_header_timeout
+            if seconds is not None:
+                self.deadline = server.clock() + seconds
+                self.deadline_kind = _KIND_ABORT
+        else:
+            self._arm(server.read_header_timeout)
+            if getattr(self.sock, "_handshake_pending", False):
+                # TLS: the handshake runs here, in this connection's green thread, under the
+                # header timeout; a client failing it only ends its own connection.
+                self.sock.do_handshake()
         while True:
             try:
-                event = parser.next_event()
+                # Nothing buffered (no pipelined request): next_event() would say NEED_DATA.
+                event = parser.next_event() if parser.has_pending_data else NEED_DATA
                 if event is NEED_DATA:
                     event = self._wait_for_head()
             except RemoteProtocolError as exc:
@@ -389,28 +425,56 @@ class Connection:
                 return
 
     def _wait_for_head(self) -> Any:
-        """Receive until the parser has a request head (or EOF); returns the event."""
+        """Receive until the parser has a request head (or EOF); returns the event.
+
+        A deadline is armed only when the green thread is about to park: a head already in
+        the socket's buffer costs no clock read and no timer work.
+        """
         server = self.server
         parser = self.parser
+        hook = self._hook
         state = self.state
-        if state is not _NEW and state is not _IDLE:
+        if state is _ACTIVE:
             # Between requests: idle until the first byte of the next one.
-            self._set_state(_IDLE)
-            self._arm(server.idle_timeout)
+            state = self.state = _IDLE
+            if hook is not None:
+                hook(self, _IDLE)
+        raw = self.raw
         while True:
-            data = self._recv()
-            state = self.state
-            if state is not _ACTIVE and data:
-                self._set_state(_ACTIVE)
+            if raw is not None:
+                buffer = server.recv_buffer
+                try:
+                    n = raw.recv_into(buffer)
+                except BlockingIOError:
+                    if state is _IDLE:
+                        self._arm(server.idle_timeout)
+                    elif self.timer is None and self.deadline:
+                        # NEW: the header deadline set at accept needs its timer now.
+                        self._start_timer()
+                    n = io_retry(raw.fileno(), READ, None, raw.recv_into, (buffer,))
+                if n:
+                    data = server.recv_view[:n].tobytes()
+                else:
+                    self.peer_closed = True
+                    data = b""
+            else:
                 if state is _IDLE:
-                    # The header timeout runs from the first byte of the request (for a new
-                    # connection, from accept: it is armed already).
-                    self._arm(server.read_header_timeout)
+                    self._arm(server.idle_timeout)
+                data = self._recv()
+            was = state
+            if state is not _ACTIVE and data:
+                state = self.state = _ACTIVE
+                if hook is not None:
+                    hook(self, _ACTIVE)
             parser.receive_data(data)
             event = parser.next_event()
             if event is not NEED_DATA:
                 self.deadline = 0.0
                 return event
+            if was is _IDLE:
+                # The header timeout runs from the first byte of the request (for a new
+                # connection, from accept: it is armed already).
+                self._arm(server.read_header_timeout)
 
     def _reject(self, exc: RemoteProtocolError) -> None:
         """Answer a request the parser refused, then close (lingering)."""
@@ -428,6 +492,9 @@ class Connection:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError:
             return
+        # The response is out, nothing is in flight: a graceful stop ends the lingering (shuts
+        # the socket down) instead of waiting up to LINGER_SECONDS for it.
+        self.idle_ok = True
         budget = LINGER_BYTES
         self._arm(LINGER_SECONDS)
         try:

@@ -260,7 +260,10 @@ class Response:
             raise AssertionError("start_response() called a second time without exc_info "
                                  "(PEP 3333)")
         policy = self.conn.server.header_policy
-        code, reason = policy.status(status)
+        try:
+            code, reason = policy._statuses[status]  # the cache in front of policy.status()
+        except (KeyError, TypeError):
+            code, reason = policy.status(status)
         checked, has_length = policy.headers(headers)
         self.code = code
         self.reason = reason
@@ -321,15 +324,12 @@ class Response:
         conn = self.conn
         parser = conn.parser
         if self.headers_sent:
-            out = parser.send_data(body) + parser.send_eom() if body else parser.send_eom()
+            out = parser.send_last(body)
         else:
             if not self.has_length and self._may_add_length(len(body)):
                 self.headers = [*self.headers, ("Content-Length", str(len(body)))]
                 self.has_length = True
-            out = self._head()
-            if body:
-                out += parser.send_data(body)
-            out += parser.send_eom()
+            out = self._head() + parser.send_last(body)
         self.body_bytes += len(body)
         if out:
             conn.send(out)
