@@ -235,3 +235,46 @@ def test_signal_stops_gracefully_with_in_flight_request_completing(
         if stream is not None:
             stream.close()
         proc.kill()
+
+
+@pytest.mark.slow
+def test_second_sigint_cuts_a_graceful_stop_short() -> None:
+    proc = AppProcess()
+    stream: Optional[socket.socket] = None
+    try:
+        # A response that would take a minute to finish, so only a forced stop can end it soon.
+        stream = socket.create_connection(("127.0.0.1", proc.port), timeout=TIMEOUT)
+        stream.sendall(b"GET /events?count=3&interval=30 HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while b"data: event 0\n\n" not in data:
+            chunk = stream.recv(65536)
+            assert chunk, data
+            data += chunk
+        proc.proc.send_signal(signal.SIGINT)
+        # The first SIGINT has been handled once the listener is closed (no event to await in
+        # another process: poll).
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", proc.port), timeout=TIMEOUT).close()
+            except ConnectionRefusedError:
+                break
+            assert time.monotonic() < deadline, "the first SIGINT did not stop accepting"
+            time.sleep(0.02)
+        assert proc.proc.poll() is None, "the stream in flight must hold the graceful stop"
+        started = time.monotonic()
+        proc.proc.send_signal(signal.SIGINT)
+        assert proc.proc.wait(TIMEOUT) == 0
+        assert time.monotonic() - started < 5
+        rest = b""
+        while True:
+            chunk = stream.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+        assert not (data + rest).endswith(b"0\r\n\r\n"), "the stream should have been cut off"
+        assert proc.wait_for_line("wsgi exited", TIMEOUT)
+    finally:
+        if stream is not None:
+            stream.close()
+        proc.kill()

@@ -330,11 +330,21 @@ class Server:
         try:
             self._stopped.wait()
         except (KeyboardInterrupt, SystemExit):
+            if self.closing:
+                # Interrupted again while a stop (SIGTERM, a first SIGINT) is under way.
+                self._cut_off("second interrupt during shutdown")
+                return
             self.log.info("wsgi exiting")
             try:
                 self.shutdown(self.shutdown_timeout)
             except (KeyboardInterrupt, SystemExit):
-                self.shutdown(0)
+                self._cut_off("second interrupt during shutdown")
+
+    def _cut_off(self, reason: str) -> None:
+        # The graceful shutdown in progress wakes once the aborted connections are gone.
+        for conn in list(self._conns):
+            conn.abort(_Abort(reason))
+        self._stopped.wait()
 
     def stop(self, timeout: Optional[float] = None) -> None:
         """Ask for a graceful shutdown and return at once (``timeout`` as for ``shutdown``,
