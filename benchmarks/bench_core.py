@@ -179,6 +179,74 @@ UNITS = {
 }
 
 
+def greenlet_floor(scale: float) -> Dict[str, float]:
+    """What greenlet itself costs, with no library around it (the floor of two rows).
+
+    "spawn": create a bare greenlet, start it from a minimal loop greenlet draining a deque,
+    let it exit (the "spawn + join" row minus every library's bookkeeping). "switch": one
+    green thread yielding through that loop (the "sleep(0) switch" row minus the library).
+    Run with ``--floor``; the numbers say how close to greenlet's own cost a row can get.
+    """
+    from collections import deque
+
+    from greenlet import getcurrent, greenlet
+
+    n = max(1, int(N_SPAWN * scale))
+    ready: deque[tuple[Callable[..., object], tuple[object, ...]]] = deque()
+    main = getcurrent()
+
+    def loop() -> None:
+        pop = ready.popleft
+        while ready:
+            fn, args = pop()
+            fn(*args)
+        main.switch()
+
+    def noop() -> None:
+        pass
+
+    def spawn_run() -> float:
+        hub = greenlet(loop)
+        for _ in range(n):
+            ready.append((greenlet(noop, hub).switch, ()))
+        hub.switch()
+        return n
+
+    def switch_run() -> float:
+        hub = greenlet(loop)
+
+        def yielder() -> None:
+            for _ in range(n):
+                ready.append((getcurrent().switch, ()))
+                hub.switch()
+
+        ready.append((greenlet(yielder, hub).switch, ()))
+        hub.switch()
+        return n
+
+    return {"spawn": max(_timed(spawn_run) for _ in range(5)),
+            "switch": max(_timed(switch_run) for _ in range(5))}
+
+
+def parse_only(text: str) -> Optional[List[str]]:
+    """Workload names from ``--only``: comma-separated, though names may contain commas.
+
+    Pieces are joined back until they spell a known name, so ``--only "Semaphore(10), 100
+    threads,spawn + join"`` selects two workloads. An unknown name is an error.
+    """
+    names: List[str] = []
+    pending = ""
+    for piece in text.split(","):
+        pending = f"{pending},{piece}" if pending else piece
+        if pending.strip() in WORKLOADS:
+            names.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        raise SystemExit(f"unknown workload in --only: {pending.strip()!r}; "
+                         f"choose from {', '.join(map(repr, WORKLOADS))}")
+    return names or None
+
+
 def child(lib: str, scale: float, only: Optional[List[str]]) -> None:
     _harness.quiet_warnings()
     try:
@@ -213,11 +281,19 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="multiply every workload's size (default 1)")
     parser.add_argument("--cpu", default="0", help="core to pin to with taskset ('' = no pin)")
     parser.add_argument("--libs", default=",".join(LIBS), help="comma-separated libraries")
-    parser.add_argument("--only", default="", help="comma-separated workload names")
+    parser.add_argument("--only", default="",
+                        help="comma-separated workload names (names may contain commas)")
     parser.add_argument("--json", help="also write the results here (run_all.py reads it)")
+    parser.add_argument("--floor", action="store_true",
+                        help="only measure bare greenlet spawn/switch (no library), in this "
+                             "process; pin it with taskset")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    only = [w.strip() for w in args.only.split(",") if w.strip()] or None
+    if args.floor:
+        for name, rate in greenlet_floor(args.scale).items():
+            print(f"bare greenlet {name}: {rate:,.0f}/s")
+        return 0
+    only = parse_only(args.only)
 
     if args.child:
         child(args.child, args.scale, only)

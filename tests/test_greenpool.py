@@ -493,3 +493,21 @@ def test_pile_spawn_killed_while_pool_full() -> None:
     gate.send(None)
     assert list(pile) == []
     pool.waitall()
+
+
+def test_waitall_not_woken_while_a_slot_is_being_handed_over() -> None:
+    # The last running green thread ends and hands its slot to a waiting spawner: the pool
+    # is not idle, even though nothing runs and nobody is queued at that instant.
+    pool = GreenPool(1)
+    gate = Event[None]()
+    pool.spawn(gate.wait)
+    ran: list[str] = []
+    spawner = spawn(pool.spawn, ran.append, "second")
+    done: list[list[str]] = []
+    waiter = spawn(lambda: (pool.waitall(), done.append(list(ran))))
+    sleep(0)
+    assert pool.waiting() == 1
+    gate.send(None)
+    waiter.wait()
+    assert done == [["second"]]  # waitall returned only after the handed-over spawn ran
+    spawner.wait()

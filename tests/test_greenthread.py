@@ -90,7 +90,7 @@ def test_exception_in_spawn_is_also_reported_by_hub() -> None:
             gt.wait()
     finally:
         hub.exception_reporter = saved
-    assert len(reports) == 1
+    assert reports == [("green thread", gt)]  # the report names the green thread itself
 
 
 def test_many_waiters_on_one_green_thread() -> None:
@@ -246,6 +246,45 @@ def test_sleep_in_hub_greenlet() -> None:
 
 
 # ---------------------------------------------------------------------------- kill
+def test_sleep_zero_interrupted_leaves_no_stale_wake_up() -> None:
+    # An exception thrown into a green thread whose sleep(0) resume is still queued must take
+    # that resume off the queue: left there, it would wake the thread in its next wait.
+    ev = Event[int]()
+    log: list[Any] = []
+
+    def victim() -> None:
+        try:
+            sleep(0)
+        except ZeroDivisionError:
+            log.append("thrown")
+        log.append(ev.wait())
+
+    gt = spawn(victim)
+    sleep(0)  # victim starts and queues its sleep(0) resume behind us
+    kill(gt, ZeroDivisionError)
+    sleep(0)
+    sleep(0)
+    assert log == ["thrown"] and not gt.dead
+    ev.send(7)
+    gt.wait()
+    assert log == ["thrown", 7]
+
+
+def test_sleep_zero_hit_by_timeout_keeps_ready_queue_clean() -> None:
+    from greenlane.timeout import Timeout
+
+    with pytest.raises(Timeout):
+        with Timeout(0.001):
+            time.sleep(0.005)  # the timer is due; the next hub turn fires it
+            ready = get_hub()._ready
+            for _ in range(300):  # more than one turn's batch: timers fire before our resume
+                ready.append((int, ()))
+            sleep(0)
+    current = getcurrent()
+    assert all(getattr(fn, "__self__", None) is not current and current not in args
+               for fn, args in get_hub()._ready)
+
+
 def test_kill_green_thread_blocked_in_sleep() -> None:
     cleaned: list[str] = []
 

@@ -132,3 +132,26 @@ def test_at_fork_reinit_unlocks() -> None:
     lock._at_fork_reinit()
     assert not lock.locked()
     assert lock.acquire(blocking=False)
+
+
+def test_lock_handed_to_waiter_is_not_stolen_by_a_newcomer() -> None:
+    lock = Lock()
+    lock.acquire()
+    inside: list[str] = []
+
+    def critical(name: str) -> None:
+        with lock:
+            inside.append(name)
+            sleep(0)
+            assert inside[-1] == name  # nobody else entered meanwhile
+            inside.append(name)
+
+    first = spawn(critical, "first")
+    sleep(0)
+    lock.release()  # handed to `first`, which has not run yet
+    assert lock.locked() and lock.acquire(blocking=False) is False
+    second = spawn(critical, "second")
+    first.wait()
+    second.wait()
+    assert inside == ["first", "first", "second", "second"]
+    assert not lock.locked()

@@ -207,8 +207,8 @@ def test_newcomer_does_not_overtake_waiters() -> None:
     log: list[Any] = []
     first = spawn(acquirer(sem, log, "first"))
     sleep(0)
-    sem.release()  # the unit is on its way to `first`
-    assert sem.counter == 1 and sem.locked()
+    sem.release()  # the unit is handed to `first`, which has not run yet
+    assert sem.counter == 0 and sem.locked() and sem.balance == 0
     assert sem.acquire(blocking=False) is False
     late = spawn(acquirer(sem, log, "late"))
     assert first.wait() is True
@@ -404,6 +404,101 @@ def test_bounded_semaphore_hands_off_to_waiter() -> None:
     with pytest.raises(ValueError):
         sem.release()
         sem.release()
+
+
+def test_bounded_over_release_detected_while_hand_off_in_flight() -> None:
+    # The unit released to a waiter that has not run yet is not free: releasing it again
+    # is an over-release even though the counter still reads 0.
+    sem = BoundedSemaphore(1)
+    sem.acquire()
+    gt = spawn(sem.acquire)
+    sleep(0)
+    sem.release()
+    assert sem.counter == 0
+    with pytest.raises(ValueError):
+        sem.release()
+    assert gt.wait() is True
+    sem.release()
+    assert sem.counter == 1
+
+
+def test_bounded_unit_refused_by_killed_waiter_is_free_again() -> None:
+    sem = BoundedSemaphore(1)
+    sem.acquire()
+    gt = spawn(sem.acquire)
+    sleep(0)
+    sem.release()
+    kill(gt)
+    assert sem.counter == 1 and sem._handoffs == 0
+    with pytest.raises(ValueError):
+        sem.release()
+
+
+# ---------------------------------------------------------------------- hand-off cost
+
+def test_blocking_acquire_without_timeout_schedules_no_timer() -> None:
+    sem = Semaphore(0)
+    gt = spawn(sem.acquire)
+    sleep(0)
+    assert sem.balance == -1
+    assert get_hub().get_timers_count() == 0
+    sem.release()
+    assert gt.wait() is True
+
+
+def test_release_queues_one_wake_up_for_the_first_waiter_only() -> None:
+    sem = Semaphore(0)
+    log: list[Any] = []
+    threads = [spawn(acquirer(sem, log, i)) for i in range(3)]
+    sleep(0)
+    ready = get_hub()._ready
+    before = len(ready)
+    sem.release()
+    assert len(ready) == before + 1
+    assert sem.counter == 0 and len(sem._waiters) == 2
+    sleep(0)
+    assert log == [(0, True)]
+    sem.release()
+    sem.release()
+    for gt in threads:
+        gt.wait()
+    assert log == [(0, True), (1, True), (2, True)]
+
+
+def test_release_with_negative_counter_wakes_nobody_until_positive() -> None:
+    sem = Semaphore(1)
+    sem.acquire()
+    gt = spawn(sem.acquire)
+    sleep(0)
+    sem._adjust(-2)  # as GreenPool.resize does when shrinking below the running count
+    assert sem.counter == -2
+    sem.release()
+    sem.release()
+    sleep(0)
+    assert not gt.dead and sem.counter == 0 and sem.balance == -1
+    sem.release()
+    assert gt.wait() is True
+    assert sem.counter == 0
+
+
+def test_no_barging_under_churn() -> None:
+    # The benchmark's workload: 100 green threads cycling through Semaphore(10). Each one
+    # must get its first unit within the first round, i.e. before anyone gets a second one.
+    sem = Semaphore(10)
+    order: list[int] = []
+
+    def worker(i: int) -> None:
+        for _ in range(5):
+            with sem:
+                order.append(i)
+                sleep(0)
+
+    threads = [spawn(worker, i) for i in range(100)]
+    for gt in threads:
+        gt.wait()
+    assert sorted(order[:100]) == list(range(100))
+    assert order == order[:100] * 5
+    assert sem.counter == 10 and not sem._waiters and sem._handoffs == 0
 
 
 # ---------------------------------------------------------------------- CappedSemaphore

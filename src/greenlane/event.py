@@ -11,7 +11,7 @@ from typing import Any, Generic, Optional, TypeVar
 
 from greenlet import getcurrent
 
-from greenlane.hubs import get_hub
+from greenlane.hubs import _context, get_hub
 from greenlane.hubs._waiter import Waiter
 
 __all__ = ["Event"]
@@ -19,6 +19,8 @@ __all__ = ["Event"]
 T = TypeVar("T")
 
 _NOT_USED: Any = object()
+# The arguments of every wake-up send() queues (one shared tuple, not one per waiter).
+_WOKEN = (True,)
 
 
 class Event(Generic[T]):
@@ -82,10 +84,10 @@ class Event(Generic[T]):
         Returns None if ``timeout`` seconds pass first (eventlet semantics: no exception).
         """
         if self._result is _NOT_USED:
-            hub = get_hub()
+            hub = _context.current.hub or get_hub()
             if getcurrent() is hub.greenlet:
                 raise RuntimeError("Event.wait() called from the hub's own greenlet")
-            waiter = Waiter()
+            waiter = Waiter(hub)
             self._waiters.append(waiter)
             timer = None
             result = None
@@ -124,11 +126,11 @@ class Event(Generic[T]):
         if exc is not None and not isinstance(exc, tuple):
             exc = (exc,)
         self._exc = exc
-        if self._waiters:
-            ready = get_hub()._ready
-            for waiter in self._waiters:
-                ready.append((waiter.switch, (True,)))
+        waiters = self._waiters
+        if waiters:
             self._waiters = []
+            (_context.current.hub or get_hub())._ready.extend(
+                [(waiter.switch, _WOKEN) for waiter in waiters])
 
     def send_exception(self, *args: Any) -> None:
         """Make every ``wait()`` raise: pass an instance, a class, or ``(type, value, tb)``."""

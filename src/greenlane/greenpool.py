@@ -89,14 +89,13 @@ class GreenPool:
 
     def free(self) -> int:
         """How many more green threads could start now; zero or less means ``spawn`` waits."""
-        sem = self.sem
-        if sem.counter > 0 and sem._waiters:
-            return max(0, sem.counter - len(sem._waiters))
-        return sem.counter
+        # The semaphore never keeps a free unit while green threads wait for one.
+        return self.sem.counter
 
     def waiting(self) -> int:
         """The number of green threads waiting in ``spawn``/``spawn_n`` for a free slot."""
-        return len(self.sem._waiters)
+        # A green thread handed a slot counts as waiting until it has resumed.
+        return len(self.sem._waiters) + self.sem._handoffs
 
     def spawn(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> GreenThread[T]:
         """Run ``function(*args, **kwargs)`` in a new green thread of the pool.
@@ -176,7 +175,7 @@ class GreenPool:
             self._check_idle()
 
     def _check_idle(self) -> None:
-        if not self.coroutines_running and not self.sem._waiters and self._idle_waiters:
+        if not self.coroutines_running and not self.waiting() and self._idle_waiters:
             waiters, self._idle_waiters = self._idle_waiters, []
             for waiter in waiters:
                 waiter.wake(None)
@@ -190,7 +189,7 @@ class GreenPool:
         if getcurrent() in self.coroutines_running:
             raise RuntimeError("Calling waitall() from within one of the GreenPool's green "
                                "threads will never terminate.")
-        if not self.coroutines_running and not self.sem._waiters:
+        if not self.coroutines_running and not self.waiting():
             return
         waiter = Waiter()
         self._idle_waiters.append(waiter)

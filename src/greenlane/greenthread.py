@@ -14,7 +14,8 @@ Same names and semantics as ``eventlet.greenthread``. Differences:
 from __future__ import annotations
 
 import contextvars
-from typing import Any, Callable, Generic, Optional, TypeVar
+from collections import deque
+from typing import Any, Callable, Generic, Optional, Sequence, TypeVar
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
@@ -52,15 +53,18 @@ def sleep(seconds: float = 0) -> None:
     if hub_greenlet.dead:
         hub_greenlet = hub.greenlet = greenlet(hub._loop, parent=hub._root)
     if seconds <= 0:
-        # A one-element list as resume token rather than current.switch: if a Timeout is thrown
-        # into us while we sit in the ready queue, the stale entry must not resume us somewhere
-        # else later. (A list, not an object: this is the hottest path in the library.)
-        token = [current]
-        hub._ready.append((_resume, token))
+        # The hub resumes us through this very entry. If an exception is thrown into us
+        # instead (a Timeout, kill), the entry is still queued and must go, or it would
+        # resume us later in whatever we block on next. Removing it on that rare path is
+        # O(len(ready)), and keeps the common path free of a token and an extra call.
+        entry = (current.switch, ())
+        ready = hub._ready
+        ready.append(entry)
         try:
             hub_greenlet.switch()
-        finally:
-            token[0] = None
+        except BaseException:
+            _unqueue(ready, entry)
+            raise
         return
     timer = hub.schedule_call_global(seconds, current.switch)
     try:
@@ -69,12 +73,24 @@ def sleep(seconds: float = 0) -> None:
         timer.cancel()
 
 
-def _resume(g: Optional[greenlet]) -> None:
-    if g is not None:
-        g.switch()
+def _unqueue(ready: deque[tuple[Callable[..., Any], Sequence[Any]]],
+             entry: tuple[Callable[..., Any], Sequence[Any]]) -> None:
+    # By identity: another entry may compare equal (the same greenlet's switch) yet not be ours.
+    for i, queued in enumerate(ready):
+        if queued is entry:
+            del ready[i]
+            return
 
 
 _PENDING: Any = object()
+# spawn() is the commonest call in most programs and sits close to greenlet's own creation
+# cost, so it skips two Python-level steps: it queues the unbound ``greenlet.switch`` with the
+# green thread as first argument (no bound method object per spawn; the hub knows to name
+# ``args[0]`` when reporting), and it initialises the green thread with greenlet's own
+# ``__new__``/``__init__`` rather than through ``GreenThread.__init__``'s Python frame.
+_switch = greenlet.switch
+_new = greenlet.__new__
+_init = greenlet.__init__
 
 
 class GreenThread(greenlet, Generic[T]):  # type: ignore[misc]
@@ -85,21 +101,23 @@ class GreenThread(greenlet, Generic[T]):  # type: ignore[misc]
     """
 
     # The result lives on the green thread itself (no Event object per spawn): spawning is
-    # the commonest operation, and greenlet creation already dominates its cost.
+    # the commonest operation, and greenlet creation already dominates its cost. The initial
+    # state is class attributes, so a new green thread writes none of them; most never do
+    # more than store their result.
+    _result: Any = _PENDING
+    _exc: Optional[BaseException] = None
+    _waiters: Optional[list[Waiter]] = None
+    _links: Optional[list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]]] = None
+    _resolving_links = False
+
     def __init__(self, parent: greenlet) -> None:
         greenlet.__init__(self, None, parent)
-        self._result: Any = _PENDING
-        self._exc: Optional[BaseException] = None
-        self._waiters: Optional[list[Waiter]] = None
-        self._links: Optional[list[tuple[Callable[..., Any], tuple[Any, ...],
-                                         dict[str, Any]]]] = None
-        self._resolving_links = False
 
     def run(self, function: Callable[..., T], args: tuple[Any, ...],
-            kwargs: dict[str, Any]) -> None:
+            kwargs: Optional[dict[str, Any]] = None) -> None:
         """The green thread's body (greenlet ``run``): call ``function`` and keep its outcome."""
         try:
-            self._result = function(*args, **kwargs)
+            self._result = function(*args, **kwargs) if kwargs else function(*args)
         except BaseException as exc:
             self._finish(None, exc)
             raise
@@ -126,7 +144,7 @@ class GreenThread(greenlet, Generic[T]):  # type: ignore[misc]
     def wait(self) -> T:
         """Wait for the green thread to finish; return its result or raise its exception."""
         if self._result is _PENDING:
-            waiter = Waiter()
+            waiter = Waiter(_context.current.hub)
             if self._waiters is None:
                 self._waiters = []
             self._waiters.append(waiter)
@@ -202,8 +220,9 @@ def spawn(func: Callable[..., T], *args: Any, **kwargs: Any) -> GreenThread[T]:
     The green thread starts on the hub's next turn, not immediately.
     """
     hub = _context.current.hub or get_hub()
-    g: GreenThread[T] = GreenThread(hub.greenlet)
-    hub._ready.append((g.switch, (func, args, kwargs)))
+    g: GreenThread[T] = _new(GreenThread)
+    _init(g, None, hub.greenlet)  # what GreenThread(hub.greenlet) does, minus a Python call
+    hub._ready.append((_switch, (g, func, args, kwargs) if kwargs else (g, func, args)))
     return g
 
 

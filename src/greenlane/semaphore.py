@@ -3,16 +3,21 @@
 Same names and API as ``eventlet.semaphore``. Differences, all deliberate:
 
 * Waiters are served strictly first come, first served, and a unit freed by ``release`` is
-  handed to the first waiter (it is not up for grabs by whoever runs next). A green thread
-  calling ``acquire`` while others wait queues behind them even if the counter is momentarily
-  positive, and ``acquire(blocking=False)`` then returns False instead of blocking (eventlet
-  could block there).
-* The hand-off is made by the hub, in one step with waking the waiter, so a waiter that leaves
-  by ``Timeout`` or ``kill`` never takes a unit with it: the unit stays for the next waiter.
+  handed to the first waiter at once (it is not up for grabs by whoever runs next). A green
+  thread calling ``acquire`` while others wait queues behind them, and
+  ``acquire(blocking=False)`` then returns False instead of blocking (eventlet could block
+  there). gevent, by contrast, lets the releasing green thread take the unit straight back.
+* ``release`` gives the unit to the first waiter itself and queues only that waiter's wake-up on
+  the hub (eventlet schedules a callback that then looks for a waiter): no timer, no extra
+  callback. A waiter that leaves by ``Timeout`` or ``kill`` after being handed a unit, before it
+  ran, passes the unit on to the next waiter, so no unit is ever lost.
 * ``acquire(timeout=0)`` makes one non-blocking attempt (as ``threading.Semaphore`` does);
   eventlet would yield to the hub once first.
-* ``locked()`` is also True while green threads are queued for a unit that is on its way to
-  them, i.e. exactly when ``acquire(blocking=False)`` would fail.
+* ``locked()`` is True exactly when ``acquire(blocking=False)`` would fail, including while a
+  released unit is on its way to a waiter that has not run yet.
+* ``CappedSemaphore`` keeps eventlet-style dispatch through one hub callback per hand-off: with
+  ``limit == 0`` a unit goes straight from a parked releaser to an acquirer, and a refused
+  hand-off could not be undone if the releaser had already returned.
 * ``CappedSemaphore.acquire`` takes a ``timeout`` too, and the semaphore keeps one counter
   instead of eventlet's pair of semaphores (whose timeout handling could leave it inconsistent).
 """
@@ -23,9 +28,15 @@ from collections import deque
 from types import TracebackType
 from typing import Optional
 
+from greenlet import getcurrent
+
+from greenlane.hubs import _context
 from greenlane.hubs._waiter import Waiter
 
 __all__ = ["BoundedSemaphore", "CappedSemaphore", "Semaphore"]
+
+# The arguments of a hand-off's wake-up (one shared tuple rather than one per release).
+_HANDED = (True,)
 
 
 def _check_timeout(blocking: bool, timeout: float) -> Optional[float]:
@@ -49,7 +60,7 @@ class Semaphore:
         value: the initial number of units (default 1); must not be negative.
     """
 
-    __slots__ = ("_original_value", "_waiters", "counter")
+    __slots__ = ("_handoffs", "_original_value", "_waiters", "counter")
 
     def __init__(self, value: int = 1) -> None:
         try:
@@ -60,10 +71,15 @@ class Semaphore:
             raise ValueError(f"Semaphore() expects value >= 0, got {value!r}")
         self.counter = value
         self._original_value = value
-        # Invariant: every waiter in this deque is parked in acquire(). A waiter leaves it
-        # either in _wake (popped and switched to in the same hub step) or by taking itself off
-        # in acquire()'s cleanup, which runs before any other green thread can look.
+        # Invariants: every waiter in this deque is parked in acquire(), and the counter is
+        # never positive while the deque is not empty (release hands its unit to the first
+        # waiter instead of counting it). A waiter leaves the deque either popped by release,
+        # which hands it a unit, or by taking itself off in acquire()'s cleanup, which runs
+        # before any other green thread can look.
         self._waiters: deque[Waiter] = deque()
+        # Units handed to waiters that have not resumed yet: neither free nor visibly held,
+        # but they count when checking for over-release (BoundedSemaphore, Lock).
+        self._handoffs = 0
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} at {id(self):#x} c={self.counter} "
@@ -102,68 +118,94 @@ class Semaphore:
         """
         if timeout is not None:
             timeout = _check_timeout(blocking, timeout)
-        if self.counter > 0 and not self._waiters:
+        # No waiter check needed: the counter is positive only when nobody waits.
+        if self.counter > 0:
             self.counter -= 1
             return True
         if not blocking or (timeout is not None and timeout <= 0):
             return False
-        return self._wait(timeout)
-
-    def _wait(self, timeout: Optional[float]) -> bool:
-        waiter = Waiter()
+        waiter = Waiter(_context.current.hub)
         waiters = self._waiters
         waiters.append(waiter)
-        timer = None
-        if timeout is not None:
-            timer = waiter.hub.schedule_call_global(timeout, waiter.switch, False)
+        if timeout is None:
+            acquired = False
+            try:
+                # Waiter.wait() inlined: this is the contended path of every lock.
+                current = waiter.greenlet = getcurrent()
+                hub_greenlet = waiter.hub.greenlet
+                if current is hub_greenlet or hub_greenlet.dead:
+                    acquired = waiter.wait()
+                else:
+                    acquired = hub_greenlet.switch()
+            finally:
+                waiter.greenlet = None
+                if not acquired:
+                    self._leave(waiters, waiter)
+            if acquired:
+                self._handoffs -= 1
+                return True
+            return False
+        return self._wait_timeout(waiters, waiter, timeout)
+
+    def _wait_timeout(self, waiters: deque[Waiter], waiter: Waiter, timeout: float) -> bool:
+        timer = waiter.hub.schedule_call_global(timeout, waiter.switch, False)
         acquired = False
         try:
             acquired = bool(waiter.wait())
         finally:
-            if timer is not None:
-                timer.cancel()
+            timer.cancel()
             if not acquired:
-                # Timed out, killed or hit by a Timeout: we were never given a unit, and are
-                # still queued (see the invariant in __init__).
-                try:
-                    waiters.remove(waiter)
-                except ValueError:  # _at_fork_reinit emptied the queue
-                    pass
+                self._leave(waiters, waiter)
+        if acquired:
+            self._handoffs -= 1
         return acquired
 
-    def _wake(self) -> None:
-        # Runs on the hub, once per release() that found waiters: hand one unit to the first
-        # waiter. Popping it and switching to it happen in this one step, so it is still
-        # parked when it is chosen; the loop only guards that invariant.
+    def _leave(self, waiters: deque[Waiter], waiter: Waiter) -> None:
+        # The wait ended without the unit reaching us: timed out, killed, or hit by a Timeout.
+        try:
+            waiters.remove(waiter)
+        except ValueError:
+            # release() had already popped us and handed us a unit whose wake-up we will now
+            # ignore: pass the unit on. (``waiters`` is the deque we queued in; after a fork,
+            # _at_fork_reinit replaced it, so we are still found there and take nothing.)
+            self._handoffs -= 1
+            self._give()
+
+    def _give(self) -> None:
+        # One unit is free: hand it to the first waiter, or count it if nobody waits.
         waiters = self._waiters
-        while self.counter > 0 and waiters:
+        # A negative counter (a GreenPool shrunk below its running count) must climb back to
+        # zero before anyone waiting gets a unit.
+        if waiters and self.counter >= 0:
             waiter = waiters.popleft()
-            self.counter -= 1
-            waiter.switch(True)
-            if waiter.woken:
-                return
+            self._handoffs += 1
+            waiter.hub._ready.append((waiter.switch, _HANDED))
+        else:
             self.counter += 1
 
     def release(self, blocking: bool = True) -> bool:
-        """Return one unit; the first waiter, if any, gets it on the hub's next turn.
+        """Return one unit; if green threads wait, the first one gets it (on the hub's next turn).
 
         ``blocking`` is ignored (eventlet compatibility). Returns True.
         """
-        self.counter += 1
         waiters = self._waiters
-        if waiters:
-            waiters[0].hub._ready.append((self._wake, ()))
+        # A negative counter (a GreenPool shrunk below its running count) must climb back to
+        # zero before anyone waiting gets a unit.
+        if waiters and self.counter >= 0:
+            waiter = waiters.popleft()
+            self._handoffs += 1
+            waiter.hub._ready.append((waiter.switch, _HANDED))
+        else:
+            self.counter += 1
         return True
 
     def _adjust(self, delta: int) -> None:
-        # Change the number of units by delta (may go negative), waking waiters for new units.
+        # Change the number of units by delta (may go negative), handing new units to waiters.
         # Used by GreenPool.resize.
         self.counter += delta
-        waiters = self._waiters
-        if waiters and self.counter > 0:
-            ready = waiters[0].hub._ready
-            for _ in range(min(self.counter, len(waiters))):
-                ready.append((self._wake, ()))
+        while self.counter > 0 and self._waiters:
+            self.counter -= 1
+            self._give()
 
     def __enter__(self) -> None:
         self.acquire()
@@ -175,7 +217,8 @@ class Semaphore:
     def _at_fork_reinit(self) -> None:
         """Reset to the initial value with no waiters (for ``os.fork`` in a child process)."""
         self.counter = self._original_value
-        self._waiters.clear()
+        self._waiters = deque()
+        self._handoffs = 0
 
 
 class BoundedSemaphore(Semaphore):
@@ -192,7 +235,7 @@ class BoundedSemaphore(Semaphore):
 
     def release(self, blocking: bool = True) -> bool:
         """Return one unit; raises ``ValueError`` if every unit is already free."""
-        if self.counter >= self._original_value:
+        if self.counter + self._handoffs >= self._original_value:
             raise ValueError("Semaphore released too many times")
         return super().release(blocking)
 

@@ -9,11 +9,14 @@ a wake-up was delivered, so one that is refused can be passed on to the next wai
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from greenlet import getcurrent, greenlet
 
 from greenlane.hubs import _context, get_hub
+
+if TYPE_CHECKING:
+    from greenlane.hubs.hub import BaseHub
 
 __all__ = ["Waiter"]
 
@@ -23,14 +26,15 @@ class Waiter:
 
     One waiter serves one wait. ``switch``/``throw`` are meant to run from the hub (queue them
     with ``hub.schedule_ready``); calling them from another green thread also works, but then
-    the caller is suspended until the woken one blocks again.
+    the caller is suspended until the woken one blocks again. ``hub`` defaults to the current
+    thread's hub (pass it when the caller has it at hand: it saves a thread-local lookup).
     """
 
     __slots__ = ("greenlet", "hub", "woken")
 
-    def __init__(self) -> None:
+    def __init__(self, hub: Optional[BaseHub] = None) -> None:
         self.greenlet: Optional[greenlet] = None
-        self.hub = _context.current.hub or get_hub()
+        self.hub = hub or _context.current.hub or get_hub()
         self.woken = False
 
     def wait(self) -> Any:

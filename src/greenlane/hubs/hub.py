@@ -95,6 +95,16 @@ class FdListener:
         return f"<FdListener {self.evtype} fd={self.fileno} greenlet={self.greenlet!r}>"
 
 
+def _culprit(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
+    # The green thread behind a ready entry: g.switch, or greenlet.switch with g first (spawn).
+    if fn is _greenlet_switch and args:
+        return args[0]
+    return getattr(fn, "__self__", fn)
+
+
+_greenlet_switch = greenlet.switch
+
+
 def _root_greenlet() -> greenlet:
     g = getcurrent()
     while g.parent is not None:
@@ -394,7 +404,7 @@ class BaseHub:
                     except GreenletExit:
                         raise  # the hub itself is being killed (see fire_timers)
                     except BaseException:  # noqa: BLE001 - see the class docstring
-                        self.report_exception("green thread", getattr(fn, "__self__", fn))
+                        self.report_exception("green thread", _culprit(fn, args))
                 if heap:
                     now = clock()
                     if heap[0][0] <= now:
