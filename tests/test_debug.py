@@ -71,6 +71,30 @@ def test_hub_listener_stacks(pair: tuple[socket.socket, socket.socket]) -> None:
     kill(gt)
 
 
+def _recv_green(sock: object) -> object:
+    return sock.recv(1)  # type: ignore[attr-defined]
+
+
+def test_hub_listener_stacks_cover_green_socket_waits() -> None:
+    from greenlane.green import socket as green_socket
+
+    a, b = green_socket.socketpair()
+    try:
+        hub = get_hub()
+        debug.hub_listener_stacks(True)
+        assert "park_on_fd" in vars(hub)
+        gt = spawn(_recv_green, a)
+        sleep(0)
+        assert ", in _recv_green" in debug.format_hub_listeners()
+        b.sendall(b"x")
+        assert gt.wait() == b"x"
+        debug.hub_listener_stacks(False)
+        assert "park_on_fd" not in vars(hub)
+    finally:
+        a.close()
+        b.close()
+
+
 def _schedule_something() -> object:
     return get_hub().schedule_call_global(30, lambda: None)
 

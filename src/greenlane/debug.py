@@ -175,10 +175,20 @@ def hub_listener_stacks(state: bool = False) -> None:
             _record(stacks, listener, lambda item: not item.spent)
             return listener
 
+        def recording_park(evtype: str, fileno: int, current: Any) -> Any:
+            # Green I/O parks without hub.add; while recording it goes through it instead.
+            listener = recording_add(evtype, fileno, current.switch, current.throw, None, False)
+            try:
+                return hub.switch()
+            finally:
+                hub.remove(listener)
+
         hub.add = recording_add  # type: ignore[method-assign]
+        hub.park_on_fd = recording_park  # type: ignore[method-assign]
     elif not state and debug.listener_stacks is not None:
         debug.listener_stacks = None
         del hub.add
+        del hub.park_on_fd
 
 
 def hub_timer_stacks(state: bool = False) -> None:
@@ -371,6 +381,7 @@ def _reset_hub(hub: BaseHub) -> None:
     if debug.listener_stacks is not None:
         debug.listener_stacks = None
         hub.__dict__.pop("add", None)
+        hub.__dict__.pop("park_on_fd", None)
     if debug.timer_stacks is not None:
         debug.timer_stacks = None
         hub.__dict__.pop("add_timer", None)

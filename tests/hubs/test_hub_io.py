@@ -566,3 +566,41 @@ def test_pipe_fds(hub_backend: str) -> None:
         notify_close(w)
         os.close(r)
         os.close(w)
+
+
+# ---------------------------------------------------------------------------- park_on_fd
+def _park_then_recv(hub: Any, sock: socket.socket) -> bytes:
+    from greenlet import getcurrent
+
+    hub.park_on_fd(READ, sock.fileno(), getcurrent())
+    return sock.recv(10)
+
+
+def test_park_on_fd_wakes_on_readiness_and_leaves_nothing(
+        pair: tuple[socket.socket, socket.socket]) -> None:
+    a, b = pair
+    hub = get_hub()
+    gt = spawn(_park_then_recv, hub, a)
+    sleep(0)
+    assert [listener.greenlet for listener in hub.get_readers()] == [gt]
+    assert "read fd=" in repr(hub.get_readers()[0])
+    second = spawn(_park_then_recv, hub, a)
+    with pytest.raises(RuntimeError, match=f"second simultaneous read on fileno {a.fileno()}"):
+        second.wait()
+    b.send(b"x")
+    with Timeout(2):
+        assert gt.wait() == b"x"
+    assert hub.get_readers() == []
+
+
+def test_park_on_fd_gets_ioclosed_and_timeout(pair: tuple[socket.socket, socket.socket]) -> None:
+    a, _ = pair
+    hub = get_hub()
+    gt = spawn(_park_then_recv, hub, a)
+    sleep(0)
+    notify_close(a.fileno())
+    with pytest.raises(IOClosed):
+        gt.wait()
+    with pytest.raises(Timeout), Timeout(0.01):
+        _park_then_recv(hub, pair[1])
+    assert hub.get_readers() == []

@@ -118,20 +118,10 @@ def io_retry(
     timer = None
     if timeout is not None:
         timer = hub.schedule_call_global(timeout, _throw_timeout, current)
-    add = hub.add
-    remove = hub.remove
+    park = hub.park_on_fd
     try:
         while True:
-            listener = add(evtype, fileno, current.switch, current.throw, None, False)
-            try:
-                # hub.switch(), minus a Python frame; it handles the rare cases itself.
-                loop = hub.greenlet
-                if current is loop or loop.dead:
-                    hub.switch()
-                else:
-                    loop.switch()
-            finally:
-                remove(listener)
+            park(evtype, fileno, current)
             try:
                 return call(*args)
             except again:

@@ -53,6 +53,9 @@ class Hub(BaseHub):
         self.WRITE_MASK = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
         self.poll = select.epoll()
         self._registered: set[int] = set()
+        # The poller's own method: no Python frame per loop turn. EINTR is retried inside it
+        # (PEP 475); wait() handles InterruptedError all the same.
+        self._poll = self.poll.poll
 
     def _poller_register(self, fileno: int, evtype: str, rearm: bool) -> None:
         poller = self.poll

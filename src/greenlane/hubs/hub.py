@@ -65,7 +65,9 @@ class FdListener:
     """A green thread (or callback) waiting for one fd to become readable or writable.
 
     ``cb(fileno)`` is called when the fd is ready, ``tb(exc)`` when it is closed under the
-    waiter. ``spent`` is True once the hub no longer holds the listener.
+    waiter. ``spent`` is True once the hub no longer holds the listener. A listener made by
+    the hub's own green-thread wait has ``cb`` and ``tb`` None: the hub then switches to (or
+    throws into) ``greenlet`` directly, which saves two bound-method objects per wait.
     """
 
     __slots__ = ("cb", "done", "evtype", "fileno", "greenlet", "mark_as_closed", "spent", "tb")
@@ -74,8 +76,8 @@ class FdListener:
         self,
         evtype: str,
         fileno: int,
-        cb: Callable[[int], Any],
-        tb: Callable[..., Any],
+        cb: Optional[Callable[[int], Any]],
+        tb: Optional[Callable[..., Any]],
         mark_as_closed: Optional[Callable[[], Any]] = None,
     ) -> None:
         self.evtype = evtype
@@ -103,6 +105,8 @@ def _culprit(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
 
 
 _greenlet_switch = greenlet.switch
+_greenlet_throw = greenlet.throw
+_new_listener = FdListener.__new__
 
 
 def _root_greenlet() -> greenlet:
@@ -147,6 +151,9 @@ class BaseHub:
         self.debug_blocking_resolution = 1.0
         self.prevent_multiple_readers = True
         self.exception_reporter: Callable[[str, Any], None] = self._print_exception
+        # What wait() calls to poll: a backend may put its poller's own method here to save a
+        # Python frame per loop turn (see epolls.py).
+        self._poll: Callable[[float], Iterable[tuple[int, int]]] = self._poller_poll
 
     # ------------------------------------------------------------------ backend interface
     def _poller_register(self, fileno: int, evtype: str, rearm: bool) -> None:
@@ -230,6 +237,46 @@ class BaseHub:
             raise
         return listener
 
+    def park_on_fd(self, evtype: str, fileno: int, current: greenlet) -> Any:
+        """Park ``current`` until ``fileno`` is ready for ``evtype``; the wait of green I/O.
+
+        Same contract as ``add(evtype, fileno, ..., rearm=False)``, ``switch()`` and
+        ``remove()`` in ``finally`` with ``current``'s switch and throw, in one call and without
+        allocating anything but the listener: only right after the operation failed with
+        EAGAIN. Returns what the waker passed (the fileno); raises what was thrown (IOClosed, a
+        timeout). Not in eventlet.
+        """
+        loop = self.greenlet
+        bucket = self.listeners[evtype]
+        if fileno in bucket or current is loop or loop.dead:
+            # A second waiter (an error, or a secondary), a call from the hub or a dead loop:
+            # the general path deals with each.
+            listener = self.add(evtype, fileno, current.switch, current.throw, None, False)
+            try:
+                return self.switch()
+            finally:
+                self.remove(listener)
+        listener = _new_listener(FdListener)
+        listener.evtype = evtype
+        listener.fileno = fileno
+        listener.cb = listener.tb = listener.mark_as_closed = None
+        listener.spent = listener.done = False
+        listener.greenlet = current
+        bucket[fileno] = listener
+        try:
+            self._poller_register(fileno, evtype, False)
+        except PermissionError:
+            self._ready.append((self._fire_listener, (listener,)))
+        except BaseException:
+            self._unlink(listener)
+            raise
+        try:
+            return loop.switch()
+        finally:
+            listener.done = True
+            if not listener.spent:
+                self._unlink(listener)
+
     def remove(self, listener: FdListener) -> None:
         """Unregister ``listener``; a no-op if it already fired or was closed."""
         listener.done = True
@@ -258,7 +305,11 @@ class BaseHub:
     def _fire_listener(self, listener: FdListener) -> None:
         if not listener.spent:
             self._unlink(listener)
-            listener.cb(listener.fileno)
+            cb = listener.cb
+            if cb is None:
+                _greenlet_switch(listener.greenlet, listener.fileno)
+            else:
+                cb(listener.fileno)
 
     def remove_descriptor(self, fileno: int) -> None:
         """Drop every listener on ``fileno`` without waking them (eventlet name)."""
@@ -301,8 +352,13 @@ class BaseHub:
         # The waiter may have been woken some other way (a Timeout) since close was noticed.
         if not listener.done:
             listener.done = True
-            listener.tb(IOClosed(errno.EBADF, f"file descriptor {listener.fileno} was closed "
-                                              "while a green thread waited on it"))
+            exc = IOClosed(errno.EBADF, f"file descriptor {listener.fileno} was closed while a "
+                                        "green thread waited on it")
+            tb = listener.tb
+            if tb is None:
+                _greenlet_throw(listener.greenlet, exc)
+            else:
+                tb(exc)
 
     def get_readers(self) -> list[FdListener]:
         """All listeners waiting for readability."""
@@ -434,7 +490,9 @@ class BaseHub:
     def wait(self, seconds: float) -> None:
         """Poll for I/O for up to ``seconds`` and wake the listeners whose fds are ready."""
         try:
-            events = self._poller_poll(seconds)
+            events = self._poll(seconds)
+        except InterruptedError:
+            return
         except (SystemExit, KeyboardInterrupt):
             self._raise_in_main()
             return
@@ -442,6 +500,8 @@ class BaseHub:
             return
         readers = self.listeners[READ]
         writers = self.listeners[WRITE]
+        more_readers = self.secondaries[READ]
+        more_writers = self.secondaries[WRITE]
         read_mask = self.READ_MASK
         write_mask = self.WRITE_MASK
         fired: list[FdListener] = []
@@ -451,24 +511,38 @@ class BaseHub:
                 listener = readers.get(fileno)
                 if listener is not None:
                     append(listener)
-                    if fileno in self.secondaries[READ]:
-                        fired.extend(self.secondaries[READ][fileno])
+                    if more_readers and fileno in more_readers:
+                        fired.extend(more_readers[fileno])
                 elif self.LEVEL_TRIGGERED:
                     self._poller_disarm(fileno, READ)
             if mask & write_mask:
                 listener = writers.get(fileno)
                 if listener is not None:
                     append(listener)
-                    if fileno in self.secondaries[WRITE]:
-                        fired.extend(self.secondaries[WRITE][fileno])
+                    if more_writers and fileno in more_writers:
+                        fired.extend(more_writers[fileno])
                 elif self.LEVEL_TRIGGERED:
                     self._poller_disarm(fileno, WRITE)
+        switch = _greenlet_switch
         for listener in fired:
             if listener.spent:
                 continue
-            self._unlink(listener)
+            fileno = listener.fileno
+            if more_readers or more_writers:
+                self._unlink(listener)
+            else:
+                # Without secondaries a listener the hub still holds is its fd's primary.
+                listener.spent = True
+                if listener.evtype == READ:
+                    del readers[fileno]
+                else:
+                    del writers[fileno]
+            cb = listener.cb
             try:
-                listener.cb(listener.fileno)
+                if cb is None:
+                    switch(listener.greenlet, fileno)
+                else:
+                    cb(fileno)
             except (SystemExit, KeyboardInterrupt):
                 self._raise_in_main()
             except GreenletExit:
