@@ -482,7 +482,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="wrk runs per server and scenario; the best is kept (default 2)")
     parser.add_argument("--retries", type=int, default=2,
                         help="runs again a CPU-bound wrk run in which the server got less than "
-                             f"{MIN_CPU_SHARE * 100:.0f}%% of its core, up to this many times (default 2)")
+                             f"{MIN_CPU_SHARE * 100:.0f}%% of its core, up to this many times "
+                             "(default 2)")
     parser.add_argument("--idle", type=int, default=10_000,
                         help="idle keep-alive connections for the RSS test (0 = skip)")
     parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated servers")
