@@ -166,6 +166,19 @@ class Report:
     machine: str = ""
     notes: List[str] = field(default_factory=list)
 
+    def stamp(self) -> None:
+        """Record how, when and where this run was made (shown above the table)."""
+        self.command = command_line()
+        self.date = today()
+        self.machine = machine_summary()
+
+    def publish(self, json_path: Optional[str]) -> None:
+        """Print the table as Markdown, and save it as JSON for run_all.py when asked."""
+        print(f"## {self.title}\n")
+        print(self.markdown())
+        if json_path:
+            self.save(json_path)
+
     def row(self, name: str) -> Row:
         for row in self.rows:
             if row.name == name:

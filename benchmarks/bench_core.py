@@ -301,9 +301,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     report = build_report(only)
     report.libs = [lib for lib in args.libs.split(",") if lib]
-    report.command = _harness.command_line()
-    report.date = _harness.today()
-    report.machine = _harness.machine_summary()
+    report.stamp()
     report.notes.append(
         f"Sizes at --scale {args.scale:g}: spawn {int(N_SPAWN * args.scale):,}; switch "
         f"{int(N_SWITCH * args.scale):,}; queue {int(N_QUEUE * args.scale):,} messages "
@@ -318,10 +316,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.only:
         extra += ["--only", args.only]
     _harness.run_children(os.path.abspath(__file__), report, args.cpu or None, args.rounds, extra)
-    print(f"## {report.title}\n")
-    print(report.markdown())
-    if args.json:
-        report.save(args.json)
+    report.publish(args.json)
     return 0
 
 

@@ -375,9 +375,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             for name, (unit, target, _) in WORKLOADS.items() if not only or name in only]
     report = Report(key="io", title="Green socket I/O in one process (one core, higher is better)",
                     libs=[lib for lib in args.libs.split(",") if lib], rows=rows)
-    report.command = _harness.command_line()
-    report.date = _harness.today()
-    report.machine = _harness.machine_summary()
+    report.stamp()
     s = args.scale
     report.notes.append(
         f"Sizes at --scale {s:g}: echo 64 B {int(N_SMALL_ROUNDTRIPS * s):,} round trips (1 "
@@ -389,10 +387,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.only:
         extra += ["--only", args.only]
     _harness.run_children(os.path.abspath(__file__), report, args.cpu or None, args.rounds, extra)
-    print(f"## {report.title}\n")
-    print(report.markdown())
-    if args.json:
-        report.save(args.json)
+    report.publish(args.json)
     return 0
 
 

@@ -512,9 +512,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     report = Report(key="wsgi", title="WSGI servers under wrk (server on core 0, wrk -t1 on "
                                       "core 1, loopback)",
                     libs=servers, rows=[row for name, row in rows.items() if name in keep])
-    report.command = _harness.command_line()
-    report.date = _harness.today()
-    report.machine = _harness.machine_summary()
+    report.stamp()
     report.versions = _versions(servers)
 
     errors: List[str] = []
@@ -538,10 +536,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         report.notes.append("Idle connections: " + "; ".join(idle_notes) + ".")
     if errors:
         report.notes.append("wrk errors: " + "; ".join(errors) + ".")
-    print(f"## {report.title}\n")
-    print(report.markdown())
-    if args.json:
-        report.save(args.json)
+    report.publish(args.json)
     return 0
 
 
