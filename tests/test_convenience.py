@@ -16,17 +16,7 @@ from greenlane.convenience import _FIRST_PAUSE
 from greenlane.greenio import GreenSocket, IOClosed
 from greenlane.greenthread import sleep, spawn
 from greenlane.hubs import get_hub
-
-
-def _has_ipv6_loopback() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6) as probe:
-            probe.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
+from tests._support import has_ipv6_loopback
 
 
 def _echo_once(conn: Any, _addr: Any) -> None:
@@ -109,7 +99,7 @@ def test_connect_refused_raises_and_leaks_no_socket() -> None:
         assert len(os.listdir("/proc/self/fd")) == before
 
 
-@pytest.mark.skipif(not _has_ipv6_loopback(), reason="the machine has no ::1 loopback address")
+@pytest.mark.skipif(not has_ipv6_loopback(), reason="the machine has no ::1 loopback address")
 def test_ipv6_family_is_taken_from_the_address() -> None:
     server = listen(("::1", 0))
     assert server.family == socket.AF_INET6

@@ -19,6 +19,7 @@ from greenlane.green import ssl
 from greenlane.greenio import GreenSocket, IOClosed
 from greenlane.greenthread import sleep, spawn
 from greenlane.hubs import get_hub
+from tests._support import recv_exactly
 
 from .conftest import Certs
 
@@ -60,15 +61,6 @@ def _accept_handshaken(listener: ssl.GreenSSLSocket) -> tuple[Any, Any]:
     return conn, addr
 
 
-def _recv_exactly(sock: Any, n: int) -> bytes:
-    buf = bytearray(n)
-    view = memoryview(buf)
-    got = 0
-    while got < n:
-        k = sock.recv_into(view[got:])
-        assert k, "peer closed early"
-        got += k
-    return bytes(buf)
 
 
 class _Thread:
@@ -122,7 +114,7 @@ def test_green_client_and_server_with_alpn_and_big_transfer(
     def server() -> tuple[Any, ...]:
         conn, _ = tls_listener.accept()
         with conn:
-            data = _recv_exactly(conn, size)
+            data = recv_exactly(conn, size)
             conn.sendall(b"got it")
             return conn.selected_alpn_protocol(), conn.version(), data == payload
 
@@ -135,7 +127,7 @@ def test_green_client_and_server_with_alpn_and_big_transfer(
         assert client.getpeercert()["subjectAltName"][0] == ("DNS", "localhost")
         assert client.cipher() is not None
         client.sendall(payload)
-        assert _recv_exactly(client, 6) == b"got it"
+        assert recv_exactly(client, 6) == b"got it"
     alpn, version, same = srv.wait()
     assert alpn == "http/1.1"
     assert version and version.startswith("TLS")
@@ -203,7 +195,7 @@ def test_unwrap_both_sides_then_plain_tcp(certs: Certs,
                                             server_hostname="localhost")
     client.sendall(b"tls")
     plain = client.unwrap()
-    assert _recv_exactly(plain, 17) == b"plain from server"
+    assert recv_exactly(plain, 17) == b"plain from server"
     plain.sendall(b"plain from client")
     assert srv.wait() == b"plain from client"
     plain.close()
@@ -282,7 +274,7 @@ def test_green_server_with_a_stdlib_client_thread(certs: Certs,
     peer = _Thread(stdlib_client)
     conn, _ = tls_listener.accept()
     with conn:
-        assert _recv_exactly(conn, 1_000_000) == b"x" * 1_000_000
+        assert recv_exactly(conn, 1_000_000) == b"x" * 1_000_000
         assert conn.selected_alpn_protocol() == "h2"
         conn.sendall(b"done")
         assert peer.join() == b"done"

@@ -30,6 +30,7 @@ from greenlane.greenio import (
 from greenlane.greenthread import sleep, spawn
 from greenlane.hubs import get_hub
 from greenlane.timeout import Timeout, is_timeout
+from tests._support import has_ipv6_loopback, recv_exactly
 
 Pair = tuple[GreenSocket, GreenSocket]
 
@@ -80,15 +81,6 @@ def _fill(sock: GreenSocket) -> int:
     return total
 
 
-def _recv_exactly(sock: GreenSocket, n: int) -> bytes:
-    buf = bytearray(n)
-    view = memoryview(buf)
-    got = 0
-    while got < n:
-        k = sock.recv_into(view[got:])
-        assert k, "peer closed early"
-        got += k
-    return bytes(buf)
 
 
 # ---------------------------------------------------------------------------- construction
@@ -220,7 +212,7 @@ def test_many_concurrent_clients_echo() -> None:
                 for r in range(rounds):
                     msg = f"{i}:{r};".encode() * 10
                     sock.sendall(msg)
-                    assert _recv_exactly(sock, len(msg)) == msg
+                    assert recv_exactly(sock, len(msg)) == msg
             return i
 
         acc = spawn(acceptor)
@@ -525,7 +517,7 @@ def test_sendall_of_a_large_non_byte_buffer_waits_between_partial_sends(pair: Pa
     size = len(numbers) * numbers.itemsize
 
     def reader() -> bytes:
-        return _recv_exactly(server, size)
+        return recv_exactly(server, size)
 
     gt = spawn(reader)
     client.sendall(numbers)
@@ -537,10 +529,10 @@ def test_sendall_accepts_any_buffer(pair: Pair) -> None:
     client, server = pair
     numbers = array.array("i", range(1000))
     client.sendall(numbers)
-    data = _recv_exactly(server, len(numbers) * numbers.itemsize)
+    data = recv_exactly(server, len(numbers) * numbers.itemsize)
     assert data == numbers.tobytes()
     client.sendall(memoryview(b"tail"))
-    assert _recv_exactly(server, 4) == b"tail"
+    assert recv_exactly(server, 4) == b"tail"
 
 
 def test_sendall_timeout_bounds_the_whole_call(pair: Pair) -> None:
@@ -577,12 +569,12 @@ def test_sendfile_regular_file_with_offset_and_count(pair: Pair) -> None:
         f.write(content)
         f.flush()
         f.seek(0)
-        gt = spawn(_recv_exactly, server, len(content) - 1000 - 7)
+        gt = spawn(recv_exactly, server, len(content) - 1000 - 7)
         assert client.sendfile(f, 1000, len(content) - 1000 - 7) == len(content) - 1007
         assert gt.wait() == content[1000:-7]
         assert f.tell() == len(content) - 7
         f.seek(0)
-        gt = spawn(_recv_exactly, server, len(content))
+        gt = spawn(recv_exactly, server, len(content))
         assert client.sendfile(f) == len(content)
         assert gt.wait() == content
 
@@ -591,7 +583,7 @@ def test_sendfile_falls_back_for_objects_without_a_descriptor(pair: Pair) -> Non
     client, server = pair
     data = b"0123456789" * 20000
     f = io.BytesIO(data)
-    gt = spawn(_recv_exactly, server, len(data) - 5)
+    gt = spawn(recv_exactly, server, len(data) - 5)
     assert client.sendfile(f, 5) == len(data) - 5
     assert gt.wait() == data[5:]
 
@@ -906,18 +898,9 @@ def test_set_nonblocking_on_sockets_and_descriptors() -> None:
 
 
 # ---------------------------------------------------------------------------- families
-def _has_ipv6_loopback() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6) as probe:
-            probe.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
-@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no ::1 on this machine")
+@pytest.mark.skipif(not has_ipv6_loopback(), reason="no ::1 on this machine")
 def test_ipv6_round_trip() -> None:
     client, server = _connected_pair(socket.AF_INET6, ("::1", 0))
     try:

@@ -1,0 +1,30 @@
+"""Small helpers shared by test modules of several layers."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+
+def recv_exactly(sock: Any, n: int) -> bytes:
+    """Receive exactly ``n`` bytes with ``recv_into``; fail if the peer closes first."""
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = sock.recv_into(view[got:])
+        assert k, "peer closed early"
+        got += k
+    return bytes(buf)
+
+
+def has_ipv6_loopback() -> bool:
+    """Whether ``::1`` can be bound here (containers often have no IPv6)."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
