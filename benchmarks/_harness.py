@@ -253,6 +253,25 @@ def _ratio(mine: Optional[Cell], other: Optional[Cell]) -> str:
 
 
 # ---------------------------------------------------------------------- environment
+def parse_only(text: str, known: Sequence[str]) -> Optional[List[str]]:
+    """Workload names from ``--only``: comma-separated, though names may contain commas.
+
+    Pieces are joined back until they spell a known name, so ``--only "echo 64 B, 1 client"``
+    selects one workload. An unknown name is an error; nothing selected means all (None).
+    """
+    names: List[str] = []
+    pending = ""
+    for piece in text.split(","):
+        pending = f"{pending},{piece}" if pending else piece
+        if pending.strip() in known:
+            names.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        raise SystemExit(f"unknown workload in --only: {pending.strip()!r}; "
+                         f"choose from {', '.join(map(repr, known))}")
+    return names or None
+
+
 def machine_summary() -> str:
     """CPU model, core count, Python and the load average when the run started."""
     model = platform.processor() or platform.machine()

@@ -228,25 +228,6 @@ def greenlet_floor(scale: float) -> Dict[str, float]:
             "switch": max(_timed(switch_run) for _ in range(5))}
 
 
-def parse_only(text: str) -> Optional[List[str]]:
-    """Workload names from ``--only``: comma-separated, though names may contain commas.
-
-    Pieces are joined back until they spell a known name, so ``--only "Semaphore(10), 100
-    threads,spawn + join"`` selects two workloads. An unknown name is an error.
-    """
-    names: List[str] = []
-    pending = ""
-    for piece in text.split(","):
-        pending = f"{pending},{piece}" if pending else piece
-        if pending.strip() in WORKLOADS:
-            names.append(pending.strip())
-            pending = ""
-    if pending.strip():
-        raise SystemExit(f"unknown workload in --only: {pending.strip()!r}; "
-                         f"choose from {', '.join(map(repr, WORKLOADS))}")
-    return names or None
-
-
 def child(lib: str, scale: float, only: Optional[List[str]]) -> None:
     _harness.quiet_warnings()
     try:
@@ -293,7 +274,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         for name, rate in greenlet_floor(args.scale).items():
             print(f"bare greenlet {name}: {rate:,.0f}/s")
         return 0
-    only = parse_only(args.only)
+    only = _harness.parse_only(args.only, list(WORKLOADS))
 
     if args.child:
         child(args.child, args.scale, only)

@@ -307,25 +307,6 @@ WORKLOADS: Dict[str, tuple[str, Target, Callable[[GreenAPI, float], float]]] = {
 }
 
 
-def parse_only(text: str) -> Optional[List[str]]:
-    """Workload names from ``--only``: comma-separated, though names may contain commas.
-
-    Pieces are joined back until they spell a known name, so ``--only "echo 64 B, 1 client"``
-    selects one workload. An unknown name is an error.
-    """
-    names: List[str] = []
-    pending = ""
-    for piece in text.split(","):
-        pending = f"{pending},{piece}" if pending else piece
-        if pending.strip() in WORKLOADS:
-            names.append(pending.strip())
-            pending = ""
-    if pending.strip():
-        raise SystemExit(f"unknown workload in --only: {pending.strip()!r}; "
-                         f"choose from {', '.join(map(repr, WORKLOADS))}")
-    return names or None
-
-
 def child(lib: str, scale: float, only: Optional[List[str]]) -> None:
     _harness.quiet_warnings()
     chosen = [name for name in WORKLOADS if not only or name in only]
@@ -359,7 +340,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="measure only the syscall floor (plain sockets + epoll, one thread)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    only = parse_only(args.only)
+    only = _harness.parse_only(args.only, list(WORKLOADS))
 
     if args.floor:
         if args.cpu and hasattr(os, "sched_setaffinity"):
