@@ -150,12 +150,23 @@ def _creation_stack() -> str:
     return "".join(traceback.format_stack(limit=32)[:-2])
 
 
-def _record(stacks: dict[Any, str], obj: Any, live: Callable[[Any], bool]) -> None:
-    stacks[obj] = _creation_stack()
-    if len(stacks) > 1024:
-        # Entries of listeners and timers that are done are dropped in a batch.
-        for key in [key for key in stacks if not live(key)]:
-            del stacks[key]
+def _record_returns(hub: BaseHub, name: str, stacks: dict[Any, str],
+                    live: Callable[[Any], bool]) -> Callable[..., Any]:
+    # Shadow the hub's method `name` with one that records where each object it returns (a
+    # listener, a timer) was made; deleting the instance attribute restores the method.
+    method = getattr(type(hub), name)
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        obj = method(hub, *args, **kwargs)
+        stacks[obj] = _creation_stack()
+        if len(stacks) > 1024:
+            # Entries of listeners and timers that are done are dropped in a batch.
+            for key in [key for key in stacks if not live(key)]:
+                del stacks[key]
+        return obj
+
+    setattr(hub, name, recording)
+    return recording
 
 
 def hub_listener_stacks(state: bool = False) -> None:
@@ -166,14 +177,9 @@ def hub_listener_stacks(state: bool = False) -> None:
     hub = get_hub()
     debug = _state(hub)
     if state and debug.listener_stacks is None:
-        stacks: dict[Any, str] = {}
-        debug.listener_stacks = stacks
-        add = type(hub).add
-
-        def recording_add(*args: Any, **kwargs: Any) -> Any:
-            listener = add(hub, *args, **kwargs)
-            _record(stacks, listener, lambda item: not item.spent)
-            return listener
+        debug.listener_stacks = {}
+        recording_add = _record_returns(hub, "add", debug.listener_stacks,
+                                        lambda item: not item.spent)
 
         def recording_park(evtype: str, fileno: int, current: Any) -> Any:
             # Green I/O parks without hub.add; while recording it goes through it instead.
@@ -183,7 +189,6 @@ def hub_listener_stacks(state: bool = False) -> None:
             finally:
                 hub.remove(listener)
 
-        hub.add = recording_add  # type: ignore[method-assign]
         hub.park_on_fd = recording_park  # type: ignore[method-assign]
     elif not state and debug.listener_stacks is not None:
         debug.listener_stacks = None
@@ -200,16 +205,8 @@ def hub_timer_stacks(state: bool = False) -> None:
     hub = get_hub()
     debug = _state(hub)
     if state and debug.timer_stacks is None:
-        stacks: dict[Any, str] = {}
-        debug.timer_stacks = stacks
-        add_timer = type(hub).add_timer
-
-        def recording_add_timer(timer: Any) -> Any:
-            result = add_timer(hub, timer)
-            _record(stacks, timer, lambda item: not item.called)
-            return result
-
-        hub.add_timer = recording_add_timer  # type: ignore[method-assign]
+        debug.timer_stacks = {}
+        _record_returns(hub, "add_timer", debug.timer_stacks, lambda item: not item.called)
     elif not state and debug.timer_stacks is not None:
         debug.timer_stacks = None
         del hub.add_timer

@@ -89,15 +89,10 @@ class Event(Generic[T]):
                 raise RuntimeError("Event.wait() called from the hub's own greenlet")
             waiter = Waiter(hub)
             self._waiters.append(waiter)
-            timer = None
             result = None
-            if timeout is not None:
-                timer = hub.schedule_call_global(timeout, waiter.switch, _NOT_USED)
             try:
-                result = waiter.wait()
+                result = waiter.wait(timeout, _NOT_USED)
             finally:
-                if timer is not None:
-                    timer.cancel()
                 if not waiter.woken or result is _NOT_USED:
                     # Left early (timeout, kill): send() has not taken us off the list.
                     try:

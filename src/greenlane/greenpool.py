@@ -107,13 +107,11 @@ class GreenPool:
             the ``GreenThread``, whose ``wait()`` gives the result or raises the exception.
         """
         sem = self.sem
-        if sem.counter > 0 and not sem._waiters:
+        # Semaphore.acquire's fast path, inline: the counter is positive only while nobody waits.
+        if sem.counter > 0:
             sem.counter -= 1
-        else:
-            current = getcurrent()
-            if current in self.coroutines_running:
-                return self._spawn_inline(current, function, args, kwargs)
-            self._acquire_slot()
+        elif not self._wait_for_slot():
+            return self._spawn_inline(getcurrent(), function, args, kwargs)
         gt = spawn(function, *args, **kwargs)
         self.coroutines_running.add(gt)
         gt.link(self._spawn_done)
@@ -136,17 +134,14 @@ class GreenPool:
         An exception raised by ``function`` is reported by the hub.
         """
         sem = self.sem
-        if sem.counter > 0 and not sem._waiters:
+        if sem.counter > 0:  # as in spawn
             sem.counter -= 1
-        else:
-            current = getcurrent()
-            if current in self.coroutines_running:
-                try:
-                    function(*args, **kwargs)
-                except Exception:  # noqa: BLE001 - reported like any green thread's exception
-                    get_hub().report_exception("green thread", function)
-                return
-            self._acquire_slot()
+        elif not self._wait_for_slot():
+            try:
+                function(*args, **kwargs)
+            except Exception:  # noqa: BLE001 - reported like any green thread's exception
+                get_hub().report_exception("green thread", function)
+            return
         g = spawn_n(self._run_n, function, args, kwargs)
         self.coroutines_running.add(g)
 
@@ -157,13 +152,18 @@ class GreenPool:
         finally:
             self._spawn_done(getcurrent())
 
-    def _acquire_slot(self) -> None:
+    def _wait_for_slot(self) -> bool:
+        # The pool is full: wait for a slot, unless the caller is one of the pool's own green
+        # threads (False: it must run the function itself, as waiting could deadlock).
+        if getcurrent() in self.coroutines_running:
+            return False
         try:
             self.sem.acquire()
         except BaseException:
             # Killed while waiting: if that was all the pool had to do, waitall() may return.
             self._check_idle()
             raise
+        return True
 
     def _spawn_done(self, gt: greenlet) -> None:
         # Linked to each spawned green thread (also called when one is killed before it

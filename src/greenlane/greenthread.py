@@ -19,7 +19,7 @@ from typing import Any, Callable, Generic, Optional, Sequence, TypeVar
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from greenlane.hubs import _context, get_hub
+from greenlane.hubs import BaseHub, _context, get_hub
 from greenlane.hubs._waiter import Waiter
 
 __all__ = [
@@ -205,9 +205,8 @@ class GreenThread(greenlet, Generic[T]):  # type: ignore[misc]
         return f"<GreenThread at {id(self):#x} {state}>"
 
 
-def _new_greenthread(func: Callable[..., Any], context: Optional[contextvars.Context]
+def _new_greenthread(hub: BaseHub, context: Optional[contextvars.Context] = None
                      ) -> GreenThread[Any]:
-    hub = get_hub()
     g: GreenThread[Any] = GreenThread(hub.greenlet)
     if context is not None:
         g.gr_context = context
@@ -232,8 +231,9 @@ def spawn_in_context(func: Callable[..., T], *args: Any, **kwargs: Any) -> Green
     Use it to hand request-scoped context variables to helper green threads; plain ``spawn``
     starts from an empty context (eventlet and greenlet behaviour).
     """
-    g = _new_greenthread(func, contextvars.copy_context())
-    get_hub()._ready.append((g.switch, (func, args, kwargs)))
+    hub = get_hub()
+    g = _new_greenthread(hub, contextvars.copy_context())
+    hub._ready.append((g.switch, (func, args, kwargs)))
     return g
 
 
@@ -243,7 +243,7 @@ def spawn_n(func: Callable[..., Any], *args: Any, **kwargs: Any) -> greenlet:
     Cheaper than ``spawn``. An exception it raises is reported by the hub (see
     ``greenlane.debug.hub_exceptions``).
     """
-    hub = get_hub()
+    hub = _context.current.hub or get_hub()
     g = greenlet(func, hub.greenlet)
     if kwargs:
         hub._ready.append((_switch_with_kwargs, (g, args, kwargs)))
@@ -260,7 +260,7 @@ def spawn_after(seconds: float, func: Callable[..., T], *args: Any,
                 **kwargs: Any) -> GreenThread[T]:
     """Like ``spawn``, but start after ``seconds``; ``cancel()`` stops it before it starts."""
     hub = get_hub()
-    g = _new_greenthread(func, None)
+    g = _new_greenthread(hub)
     hub.schedule_call_global(seconds, g.switch, func, args, kwargs)
     return g
 
@@ -272,7 +272,7 @@ def spawn_after_local(seconds: float, func: Callable[..., T], *args: Any,
     A skipped green thread never starts; its ``wait()`` blocks forever, as in eventlet.
     """
     hub = get_hub()
-    g = _new_greenthread(func, None)
+    g = _new_greenthread(hub)
     hub.schedule_call_local(seconds, g.switch, func, args, kwargs)
     return g
 
@@ -312,7 +312,7 @@ def kill(g: greenlet, *throw_args: Any) -> None:
         return
     current = getcurrent()
     if current is not hub.greenlet:
-        waiter = Waiter()
+        waiter = Waiter(hub)
         waiter.greenlet = current
         hub._ready.append((waiter.switch, (None,)))
         try:

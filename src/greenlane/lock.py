@@ -8,8 +8,6 @@ Like ``threading.Lock`` and unlike ``RLock``, it has no owner: any green thread 
 
 from __future__ import annotations
 
-from collections import deque
-
 from greenlane.semaphore import Semaphore
 
 __all__ = ["Lock"]
@@ -37,9 +35,3 @@ class Lock(Semaphore):
             # would see the lock unlocked at this point, so a second release is an error.
             raise RuntimeError("release unlocked lock")
         return super().release(blocking)
-
-    def _at_fork_reinit(self) -> None:
-        """Make the lock unlocked, with no waiters (for ``os.fork`` in a child process)."""
-        self.counter = 1
-        self._waiters = deque()
-        self._handoffs = 0

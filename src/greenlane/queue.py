@@ -38,6 +38,15 @@ T = TypeVar("T")
 _TIMED_OUT: Any = object()
 
 
+def _discard(waiters: Any, entry: Any) -> bool:
+    # Take a waiter's entry off its deque (or list) if still there; False if already gone.
+    try:
+        waiters.remove(entry)
+    except ValueError:
+        return False
+    return True
+
+
 class LightQueue(Generic[T]):
     """A FIFO queue without ``task_done``/``join`` (a little faster than ``Queue``).
 
@@ -163,27 +172,15 @@ class LightQueue(Generic[T]):
         if self.getters:
             # A channel (or a queue that a resize just shrank): pair with a waiting getter.
             self._schedule_unlock()
-        timer = None
-        if timeout is not None:
-            timer = waiter.hub.schedule_call_global(timeout, waiter.switch, _TIMED_OUT)
         try:
-            result = waiter.wait()
+            result = waiter.wait(timeout, _TIMED_OUT)
         except BaseException:
             # Killed or hit by a Timeout. If our entry is gone the item was accepted already:
             # it stays queued (or delivered); only the caller hears of the exception.
-            try:
-                putters.remove(entry)
-            except ValueError:
-                pass
+            _discard(putters, entry)
             raise
-        finally:
-            if timer is not None:
-                timer.cancel()
-        if result is _TIMED_OUT:
-            try:
-                putters.remove(entry)
-            except ValueError:
-                return  # accepted just before the timer fired; its wake-up will be ignored
+        # Timed out, unless the item was accepted just before (its wake-up is then ignored).
+        if result is _TIMED_OUT and _discard(putters, entry):
             raise Full
 
     def put_nowait(self, item: T) -> None:
@@ -200,6 +197,15 @@ class LightQueue(Generic[T]):
             waiter, item = putters.popleft()
             put(item)
             waiter.hub._ready.append((waiter.switch, (True,)))
+
+    def _take_from_putter(self) -> T:
+        # The first waiting put's item, for a getter when the queue is empty (a channel), and
+        # that put's wake-up. Through _put/_get, so subclass ordering and task counts apply.
+        waiter, item = self.putters.popleft()
+        self._put(item)
+        item = self._get()
+        waiter.hub._ready.append((waiter.switch, (True,)))
+        return item
 
     # ------------------------------------------------------------------ get
     def get(self, block: bool = True, timeout: Optional[float] = None) -> T:
@@ -225,37 +231,21 @@ class LightQueue(Generic[T]):
         putters = self.putters
         if putters and not getters:
             # A channel (or a queue resized down to 0): take the first waiting put's item.
-            waiter, item = putters.popleft()
-            self._put(item)  # through _put/_get, so subclass ordering and task counts apply
-            item = self._get()
-            waiter.hub._ready.append((waiter.switch, (True,)))
-            return item
+            return self._take_from_putter()
         if not block or (timeout is not None and timeout <= 0):
             raise Empty
         waiter = Waiter()
         getters.append(waiter)
-        if (self.queue or putters) and not self._unlocking:
+        if self.queue or putters:
             self._schedule_unlock()
-        timer = None
-        if timeout is not None:
-            timer = waiter.hub.schedule_call_global(timeout, waiter.switch, _TIMED_OUT)
         try:
-            item = waiter.wait()
+            item = waiter.wait(timeout, _TIMED_OUT)
         except BaseException:
             # Still queued (see the invariant in __init__): no item was given to us.
-            try:
-                getters.remove(waiter)
-            except ValueError:
-                pass
+            _discard(getters, waiter)
             raise
-        finally:
-            if timer is not None:
-                timer.cancel()
         if item is _TIMED_OUT:
-            try:
-                getters.remove(waiter)
-            except ValueError:
-                pass
+            _discard(getters, waiter)
             raise Empty
         return item  # type: ignore[no-any-return]
 
@@ -285,10 +275,7 @@ class LightQueue(Generic[T]):
                     self._accept_putters()
             elif self.putters:
                 # Channel: the item goes straight from the first putter to this getter.
-                putter, item = self.putters.popleft()
-                self._put(item)
-                item = self._get()
-                putter.hub._ready.append((putter.switch, (True,)))
+                item = self._take_from_putter()
             else:
                 getters.appendleft(getter)
                 break
@@ -353,20 +340,12 @@ class Queue(LightQueue[T]):
             return False
         waiter = Waiter()
         self._joiners.append(waiter)
-        timer = None
-        if timeout is not None:
-            timer = waiter.hub.schedule_call_global(timeout, waiter.switch, False)
         done = False
         try:
-            done = bool(waiter.wait())
+            done = bool(waiter.wait(timeout, False))
         finally:
-            if timer is not None:
-                timer.cancel()
             if not done:
-                try:
-                    self._joiners.remove(waiter)
-                except ValueError:
-                    pass
+                _discard(self._joiners, waiter)
         # A timeout firing just after the last task_done still reports success.
         return done or self.unfinished_tasks <= 0
 

@@ -148,12 +148,10 @@ class Semaphore:
         return self._wait_timeout(waiters, waiter, timeout)
 
     def _wait_timeout(self, waiters: deque[Waiter], waiter: Waiter, timeout: float) -> bool:
-        timer = waiter.hub.schedule_call_global(timeout, waiter.switch, False)
         acquired = False
         try:
-            acquired = bool(waiter.wait())
+            acquired = bool(waiter.wait(timeout, False))
         finally:
-            timer.cancel()
             if not acquired:
                 self._leave(waiters, waiter)
         if acquired:
@@ -171,18 +169,6 @@ class Semaphore:
             self._handoffs -= 1
             self._give()
 
-    def _give(self) -> None:
-        # One unit is free: hand it to the first waiter, or count it if nobody waits.
-        waiters = self._waiters
-        # A negative counter (a GreenPool shrunk below its running count) must climb back to
-        # zero before anyone waiting gets a unit.
-        if waiters and self.counter >= 0:
-            waiter = waiters.popleft()
-            self._handoffs += 1
-            waiter.hub._ready.append((waiter.switch, _HANDED))
-        else:
-            self.counter += 1
-
     def release(self, blocking: bool = True) -> bool:
         """Return one unit; if green threads wait, the first one gets it (on the hub's next turn).
 
@@ -198,6 +184,10 @@ class Semaphore:
         else:
             self.counter += 1
         return True
+
+    # One unit is free again from inside the semaphore (a waiter that left passing its unit on,
+    # _adjust): the plain release, which BoundedSemaphore's and Lock's checks must not stop.
+    _give = release
 
     def _adjust(self, delta: int) -> None:
         # Change the number of units by delta (may go negative), handing new units to waiters.
@@ -322,15 +312,10 @@ class CappedSemaphore:
         if theirs:
             # limit == 0 (or a dispatch pending): we may be able to pair with the other side.
             self._schedule(waiter)
-        timer = None
-        if timeout is not None:
-            timer = waiter.hub.schedule_call_global(timeout, waiter.switch, False)
         done = False
         try:
-            done = bool(waiter.wait())
+            done = bool(waiter.wait(timeout, False))
         finally:
-            if timer is not None:
-                timer.cancel()
             if not done:
                 try:
                     mine.remove(waiter)

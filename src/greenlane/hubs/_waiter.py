@@ -37,13 +37,25 @@ class Waiter:
         self.hub = hub or _context.current.hub or get_hub()
         self.woken = False
 
-    def wait(self) -> Any:
-        """Switch to the hub until woken; return the value passed to ``switch``."""
+    def wait(self, timeout: Optional[float] = None, expired: Any = None) -> Any:
+        """Switch to the hub until woken; return the value passed to ``switch``.
+
+        With ``timeout``, a hub timer wakes the waiter with ``expired`` after that many seconds
+        (through ``switch``, so ``woken`` is then True too); it is cancelled however the wait
+        ends. Callers pick an ``expired`` no waker passes, to tell the two apart.
+        """
         self.greenlet = getcurrent()
+        if timeout is None:
+            try:
+                return self.hub.switch()
+            finally:
+                self.greenlet = None
+        timer = self.hub.schedule_call_global(timeout, self.switch, expired)
         try:
             return self.hub.switch()
         finally:
             self.greenlet = None
+            timer.cancel()
 
     def switch(self, value: Any = None) -> None:
         """Resume the parked green thread with ``value``; ignored if it is no longer parked."""
