@@ -34,13 +34,13 @@ from greenlane.greenio._socket import (
     _byte_view,
     _check_timeout,
     _CSocket,
+    _deadline,
     _notify_close,
     _original_socket,
     _remaining,
     green_connect,
     io_retry,
 )
-from greenlane.hubs import get_hub
 from greenlane.hubs.hub import READ, WRITE
 
 _EXTRA = ["GreenSSLContext", "GreenSSLSocket", "wrap_socket"]
@@ -48,7 +48,8 @@ __all__ = sorted({name for name, value in vars(_stdssl).items()
                   if not name.startswith("_") and not isinstance(value, types.ModuleType)}
                  | set(_EXTRA))
 
-_WOULD_BLOCK = (SSLWantReadError, SSLWantWriteError, BlockingIOError)
+# In io_retry's order: "again" (same direction), then "want read", "want write".
+_WOULD_BLOCK = (BlockingIOError, SSLWantReadError, SSLWantWriteError)
 _SSLSocket: Any = _stdssl.SSLSocket
 
 
@@ -161,7 +162,7 @@ class GreenSSLSocket(_stdssl.SSLSocket):
                 raise
             evtype = _direction(exc, evtype)
         return io_retry(_CSocket.fileno(self), evtype, self._green_timeout, call, (self, *args),
-                        BlockingIOError, SSLWantReadError, SSLWantWriteError)
+                        *_WOULD_BLOCK)
 
     def _finish_handshake(self) -> None:
         if self._handshake_pending:
@@ -233,7 +234,7 @@ class GreenSSLSocket(_stdssl.SSLSocket):
         if timeout == 0.0:
             _SSLSocket.sendall(self, data, flags)
             return
-        deadline = None if timeout is None else get_hub().clock() + timeout
+        deadline = _deadline(timeout)
         send = _SSLSocket.send
         fileno = _CSocket.fileno(self)
         with _byte_view(data) as view:
@@ -247,8 +248,7 @@ class GreenSSLSocket(_stdssl.SSLSocket):
                     except _WOULD_BLOCK as exc:
                         evtype = _direction(exc, WRITE)
                     sent += io_retry(fileno, evtype, _remaining(deadline), send,
-                                     (self, rest, flags), BlockingIOError, SSLWantReadError,
-                                     SSLWantWriteError)
+                                     (self, rest, flags), *_WOULD_BLOCK)
 
     def sendfile(self, file: Any, offset: int = 0, count: Optional[int] = None) -> int:
         """Send a file through ``send`` (TLS cannot use ``os.sendfile``)."""
@@ -317,8 +317,7 @@ class GreenSSLSocket(_stdssl.SSLSocket):
             if self._green_timeout == 0.0:
                 raise
             result = io_retry(_CSocket.fileno(self), _direction(exc, READ), self._green_timeout,
-                              sslobj.shutdown, (), BlockingIOError, SSLWantReadError,
-                              SSLWantWriteError)
+                              sslobj.shutdown, (), *_WOULD_BLOCK)
         self._sslobj = None
         if isinstance(result, _PyPyTimeoutView):
             return result._sock  # PyPy's _ssl hands back the object it was given

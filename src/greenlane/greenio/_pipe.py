@@ -21,7 +21,7 @@ import select
 import stat
 from typing import Any, Callable, Optional, Union
 
-from greenlane.greenio._socket import _notify_close, _notify_opened, io_retry
+from greenlane.greenio._socket import _notify_close, _notify_opened, _text_file, io_retry
 from greenlane.hubs import trampoline
 from greenlane.hubs.hub import READ, WRITE
 
@@ -37,19 +37,25 @@ def _kind(fd: int) -> int:
     if not os.get_blocking(fd):
         return _NONBLOCKING
     mode = os.fstat(fd).st_mode
-    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+    # Always ready (epoll refuses them): read directly, without a detour through the hub.
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISBLK(mode):
         return _DIRECT
     return _POLLABLE
+
+
+def _nonblocking_call(fd: int, evtype: str, call: Callable[[int, Any], Any], arg: Any) -> Any:
+    # The optimistic path on an O_NONBLOCK descriptor: try, and wait in the hub only on EAGAIN.
+    try:
+        return call(fd, arg)
+    except BlockingIOError:
+        return io_retry(fd, evtype, None, call, (fd, arg))
 
 
 def green_read(fd: int, n: int) -> bytes:
     """``os.read`` that suspends only the calling green thread while nothing is available."""
     kind = _kind(fd)
     if kind == _NONBLOCKING:
-        try:
-            return os.read(fd, n)
-        except BlockingIOError:
-            return io_retry(fd, READ, None, os.read, (fd, n))  # type: ignore[no-any-return]
+        return _nonblocking_call(fd, READ, os.read, n)  # type: ignore[no-any-return]
     if kind == _POLLABLE:
         trampoline(fd, read=True)
     return os.read(fd, n)
@@ -64,10 +70,7 @@ def green_write(fd: int, data: Any) -> int:
     """
     kind = _kind(fd)
     if kind == _NONBLOCKING:
-        try:
-            return os.write(fd, data)
-        except BlockingIOError:
-            return io_retry(fd, WRITE, None, os.write, (fd, data))  # type: ignore[no-any-return]
+        return _nonblocking_call(fd, WRITE, os.write, data)  # type: ignore[no-any-return]
     if kind == _DIRECT:
         return os.write(fd, data)
     with memoryview(data) as whole, whole.cast("B") as view:
@@ -81,7 +84,7 @@ def green_write(fd: int, data: Any) -> int:
                 return done
 
 
-def _readinto_nonblocking(fd: int, buffer: Any) -> int:
+def _readinto(fd: int, buffer: Any) -> int:
     if hasattr(os, "readv"):
         return os.readv(fd, [buffer])
     # PyPy 3.9 has no os.readv.
@@ -129,11 +132,7 @@ class GreenFileIO(io.RawIOBase):
         st_mode = os.fstat(fd).st_mode
         if stat.S_ISFIFO(st_mode) or stat.S_ISSOCK(st_mode):
             os.set_blocking(fd, False)
-            self._kind = _NONBLOCKING
-        elif stat.S_ISREG(st_mode) or stat.S_ISDIR(st_mode) or stat.S_ISBLK(st_mode):
-            self._kind = _DIRECT
-        else:
-            self._kind = _NONBLOCKING if not os.get_blocking(fd) else _POLLABLE
+        self._kind = _kind(fd)
         self._seekable: Optional[bool] = None
 
     def __repr__(self) -> str:
@@ -193,14 +192,10 @@ class GreenFileIO(io.RawIOBase):
             raise io.UnsupportedOperation("File not open for reading")
         fd = self._fd
         if self._kind == _NONBLOCKING:
-            try:
-                return _readinto_nonblocking(fd, buffer)
-            except BlockingIOError:
-                return io_retry(fd, READ, None,  # type: ignore[no-any-return]
-                                _readinto_nonblocking, (fd, buffer))
+            return _nonblocking_call(fd, READ, _readinto, buffer)  # type: ignore[no-any-return]
         if self._kind == _POLLABLE:
             trampoline(fd, read=True)
-        return _readinto_nonblocking(fd, buffer)
+        return _readinto(fd, buffer)
 
     def readall(self) -> bytes:
         """Read until end of file."""
@@ -218,10 +213,7 @@ class GreenFileIO(io.RawIOBase):
             raise io.UnsupportedOperation("File not open for writing")
         fd = self._fd
         if self._kind == _NONBLOCKING:
-            try:
-                return os.write(fd, data)
-            except BlockingIOError:
-                return io_retry(fd, WRITE, None, os.write, (fd, data))  # type: ignore[no-any-return]
+            return _nonblocking_call(fd, WRITE, os.write, data)  # type: ignore[no-any-return]
         if self._kind == _POLLABLE:
             trampoline(fd, write=True)
             with memoryview(data) as view, view.cast("B") as block:
@@ -279,8 +271,4 @@ def GreenPipe(name: Any, mode: str = "r", buffering: int = -1, encoding: Optiona
         buffer = io.BufferedReader(raw, buffering)
     if binary:
         return buffer
-    if encoding is None and hasattr(io, "text_encoding"):
-        encoding = io.text_encoding(encoding)
-    text = io.TextIOWrapper(buffer, encoding, errors, newline, line_buffering)
-    text.mode = mode  # type: ignore[misc]
-    return text
+    return _text_file(buffer, mode, encoding, errors, newline, line_buffering)

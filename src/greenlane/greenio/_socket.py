@@ -88,11 +88,15 @@ class _NeverRaised(Exception):
     """Placeholder for an exception kind a caller of ``io_retry`` does not expect."""
 
 
-def _throw_timeout(target: Any) -> None:
-    # Runs from the hub when a socket timeout expires; the instance is built only then.
+def _timeout_error() -> OSError:
     exc = socket.timeout("timed out")
     exc.is_timeout = True  # type: ignore[attr-defined]  # greenlane.is_timeout() on Python 3.9
-    target.throw(exc)
+    return exc
+
+
+def _throw_timeout(target: Any) -> None:
+    # Runs from the hub when a socket timeout expires; the instance is built only then.
+    target.throw(_timeout_error())
 
 
 def io_retry(
@@ -173,6 +177,16 @@ def _byte_view(data: Any) -> memoryview:
         view.release()
 
 
+def _text_file(buffer: Any, mode: str, encoding: Optional[str], errors: Optional[str],
+               newline: Optional[str], line_buffering: bool = False) -> io.TextIOWrapper:
+    """``buffer`` in a text file, as ``open()`` builds it for ``mode`` (shared with GreenPipe)."""
+    if encoding is None and hasattr(io, "text_encoding"):  # Python 3.10+
+        encoding = io.text_encoding(encoding)
+    text = io.TextIOWrapper(buffer, encoding, errors, newline, line_buffering)
+    text.mode = mode  # type: ignore[misc]
+    return text
+
+
 def _check_timeout(value: Optional[float]) -> Optional[float]:
     if value is None:
         return None
@@ -185,14 +199,18 @@ def _check_timeout(value: Optional[float]) -> Optional[float]:
     return seconds
 
 
+def _deadline(timeout: Optional[float]) -> Optional[float]:
+    """The hub clock's time at which ``timeout`` (None: never) runs out, for ``_remaining``."""
+    return None if timeout is None else get_hub().clock() + timeout
+
+
 def _remaining(deadline: Optional[float]) -> Optional[float]:
+    """The seconds left until ``deadline`` (None: no limit); ``socket.timeout`` if none."""
     if deadline is None:
         return None
     left = deadline - get_hub().clock()
     if left <= 0:
-        exc = socket.timeout("timed out")
-        exc.is_timeout = True  # type: ignore[attr-defined]
-        raise exc
+        raise _timeout_error()
     return left
 
 
@@ -220,7 +238,7 @@ def green_connect(sock: Any, address: Any, timeout: Optional[float], nonblocking
         return
     from greenlane.greenthread import sleep
 
-    deadline = None if timeout is None else get_hub().clock() + timeout
+    deadline = _deadline(timeout)
     pause = 0.001
     while True:
         left = _remaining(deadline)
@@ -453,38 +471,31 @@ class GreenSocket:
         return io_retry(self._fileno, READ, self._timeout,  # type: ignore[no-any-return]
                         self._recv_into, (buffer, nbytes, flags))
 
-    def _read_op(self, call: Callable[..., Any], *args: Any) -> Any:
+    def _op(self, evtype: str, call: Callable[..., Any], *args: Any) -> Any:
+        # Try, and wait only on EAGAIN. recv, recv_into, send and accept inline this (hot).
         try:
             return call(*args)
         except BlockingIOError:
             if self.act_non_blocking:
                 raise
-        return io_retry(self._fileno, READ, self._timeout, call, args)
-
-    def _write_op(self, call: Callable[..., Any], *args: Any) -> Any:
-        try:
-            return call(*args)
-        except BlockingIOError:
-            if self.act_non_blocking:
-                raise
-        return io_retry(self._fileno, WRITE, self._timeout, call, args)
+        return io_retry(self._fileno, evtype, self._timeout, call, args)
 
     def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
         """Receive up to ``bufsize`` bytes; return ``(data, address)``."""
-        return self._read_op(self.fd.recvfrom, bufsize, flags)  # type: ignore[no-any-return]
+        return self._op(READ, self.fd.recvfrom, bufsize, flags)  # type: ignore[no-any-return]
 
     def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
         """Receive into ``buffer``; return ``(count, address)``."""
-        return self._read_op(self.fd.recvfrom_into,  # type: ignore[no-any-return]
-                             buffer, nbytes, flags)
+        return self._op(READ, self.fd.recvfrom_into,  # type: ignore[no-any-return]
+                        buffer, nbytes, flags)
 
     def recvmsg(self, bufsize: int, ancbufsize: int = 0, flags: int = 0) -> Any:
         """Receive data and ancillary data (``socket.socket.recvmsg``)."""
-        return self._read_op(self.fd.recvmsg, bufsize, ancbufsize, flags)
+        return self._op(READ, self.fd.recvmsg, bufsize, ancbufsize, flags)
 
     def recvmsg_into(self, buffers: Any, ancbufsize: int = 0, flags: int = 0) -> Any:
         """Receive into ``buffers`` with ancillary data (``socket.socket.recvmsg_into``)."""
-        return self._read_op(self.fd.recvmsg_into, buffers, ancbufsize, flags)
+        return self._op(READ, self.fd.recvmsg_into, buffers, ancbufsize, flags)
 
     # ------------------------------------------------------------------ sending
     def send(self, data: Any, flags: int = 0) -> int:
@@ -522,33 +533,38 @@ class GreenSocket:
                 with view[sent:] as rest:
                     self.fd.sendall(rest, flags)
                 return
-            timeout = self._timeout
-            deadline = None if timeout is None else get_hub().clock() + timeout
-            fileno = self._fileno
-            while sent < total:
-                with view[sent:sent + _SEND_SLICE] as rest:
-                    try:
-                        sent += send(rest, flags)
-                        continue
-                    except BlockingIOError:
-                        pass
-                    sent += io_retry(fileno, WRITE, _remaining(deadline), send, (rest, flags))
+            self._send_from(view, sent, flags, _deadline(self._timeout))
+
+    def _send_from(self, view: memoryview, sent: int, flags: int, deadline: Optional[float]
+                   ) -> None:
+        # Send view[sent:], waiting as needed, but not past ``deadline`` (None: no limit).
+        send = self._send
+        fileno = self._fileno
+        total = len(view)
+        while sent < total:
+            with view[sent:sent + _SEND_SLICE] as rest:
+                try:
+                    sent += send(rest, flags)
+                    continue
+                except BlockingIOError:
+                    pass
+                sent += io_retry(fileno, WRITE, _remaining(deadline), send, (rest, flags))
 
     def sendto(self, data: Any, flags_or_addr: Any, addr: Any = None) -> int:
         """Send a datagram: ``sendto(data, address)`` or ``sendto(data, flags, address)``."""
         if addr is None:
-            return self._write_op(self.fd.sendto, data, flags_or_addr)  # type: ignore[no-any-return]
-        return self._write_op(self.fd.sendto, data, flags_or_addr,  # type: ignore[no-any-return]
-                              addr)
+            return self._op(WRITE, self.fd.sendto, data, flags_or_addr)  # type: ignore[no-any-return]
+        return self._op(WRITE, self.fd.sendto,  # type: ignore[no-any-return]
+                        data, flags_or_addr, addr)
 
     def sendmsg(self, buffers: Any, ancdata: Any = (), flags: int = 0, address: Any = None
                 ) -> int:
         """Send data and ancillary data (``socket.socket.sendmsg``)."""
         if address is None:
-            return self._write_op(self.fd.sendmsg, buffers, ancdata,  # type: ignore[no-any-return]
-                                  flags)
-        return self._write_op(self.fd.sendmsg, buffers, ancdata,  # type: ignore[no-any-return]
-                              flags, address)
+            return self._op(WRITE, self.fd.sendmsg,  # type: ignore[no-any-return]
+                            buffers, ancdata, flags)
+        return self._op(WRITE, self.fd.sendmsg,  # type: ignore[no-any-return]
+                        buffers, ancdata, flags, address)
 
     def sendfile(self, file: Any, offset: int = 0, count: Optional[int] = None) -> int:
         """Send a file (opened in binary mode) until EOF or ``count`` bytes; return the count.
@@ -568,8 +584,7 @@ class GreenSocket:
                 raise ValueError(f"count must be a positive integer (got {count!r})")
         if self.act_non_blocking:
             raise ValueError("non-blocking sockets are not supported")
-        timeout = self._timeout
-        deadline = None if timeout is None else get_hub().clock() + timeout
+        deadline = _deadline(self._timeout)
         try:
             file_fd = file.fileno()
             regular = stat.S_ISREG(os.fstat(file_fd).st_mode)
@@ -617,15 +632,11 @@ class GreenSocket:
             data = file.read(size)
             if not data:
                 break
-            if deadline is None:
-                self.sendall(data)
-            else:
-                saved = self._timeout
-                self._timeout = _remaining(deadline)
-                try:
-                    self.sendall(data)
-                finally:
-                    self._timeout = saved
+            _remaining(deadline)  # time is up: socket.timeout before the next block
+            # The deadline is passed down, not set as the socket's timeout: another green
+            # thread using the socket meanwhile would see that.
+            with _byte_view(data) as view:
+                self._send_from(view, 0, 0, deadline)
             total += len(data)
         return total
 
@@ -661,11 +672,7 @@ class GreenSocket:
             buffer = io.BufferedWriter(raw, buffering)
         if binary:
             return buffer
-        if encoding is None and hasattr(io, "text_encoding"):
-            encoding = io.text_encoding(encoding)
-        text = io.TextIOWrapper(buffer, encoding, errors, newline)
-        text.mode = mode  # type: ignore[misc]
-        return text
+        return _text_file(buffer, mode, encoding, errors, newline)
 
     def _decref_socketios(self) -> None:
         # Called by SocketIO.close(): the last file object closed releases a closed socket.
