@@ -36,7 +36,9 @@ __all__ = [
     "machine_summary",
     "pinned",
     "raise_nofile_limit",
+    "rounds_note",
     "run_children",
+    "run_scaled",
 ]
 
 # A cell is a number or a string explaining why there is none ("n/a (not implemented)").
@@ -421,3 +423,19 @@ def run_children(
             if verbose:
                 sys.stderr.write(f"round {round_no + 1}/{rounds} {lib}: "
                                  f"{time.perf_counter() - started:.1f}s\n")
+
+
+def rounds_note(rounds: int, cpu: Optional[str]) -> str:
+    """The sentence for a report's notes that says how the samples were taken."""
+    return (f"Best of {rounds} interleaved rounds, each library in its own process pinned with "
+            f"taskset -c {cpu or '(none)'}.")
+
+
+def run_scaled(script: str, report: Report, args: Any) -> None:
+    """Parent side of a script with ``--scale``/``--only``/``--cpu``/``--rounds``/``--json``:
+    run its children with the same scale and selection, then publish the report."""
+    extra = ["--scale", str(args.scale)]
+    if args.only:
+        extra += ["--only", args.only]
+    run_children(os.path.abspath(script), report, args.cpu or None, args.rounds, extra)
+    report.publish(args.json)

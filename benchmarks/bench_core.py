@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import sys
 import time
 from typing import Callable, Dict, List, Optional
@@ -291,13 +290,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         f"{int(N_WAITERS * args.scale):,} Event waiters (timed from firing until every "
         "waiter has resumed and returned); "
         f"semaphore {SEM_THREADS} threads x {int(SEM_ITERS * args.scale):,} iterations. "
-        f"Best of {args.rounds} interleaved rounds, each library in its own process "
-        f"pinned with taskset -c {args.cpu or '(none)'}.")
-    extra = ["--scale", str(args.scale)]
-    if args.only:
-        extra += ["--only", args.only]
-    _harness.run_children(os.path.abspath(__file__), report, args.cpu or None, args.rounds, extra)
-    report.publish(args.json)
+        + _harness.rounds_note(args.rounds, args.cpu))
+    _harness.run_scaled(__file__, report, args)
     return 0
 
 

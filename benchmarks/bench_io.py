@@ -362,13 +362,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         f"Sizes at --scale {s:g}: echo 64 B {int(N_SMALL_ROUNDTRIPS * s):,} round trips (1 "
         f"client) / {int(N_SMALL_ROUNDTRIPS * 2 * s):,} (50 clients); echo 64 KiB "
         f"{int(N_LARGE_ROUNDTRIPS * s):,}; {int(N_CONNECTS * s):,} connections; bulk "
-        f"{int(BULK_TOTAL * s) // MIB} MiB. Best of {args.rounds} interleaved rounds, each "
-        f"library in its own process pinned with taskset -c {args.cpu or '(none)'}.")
-    extra = ["--scale", str(args.scale)]
-    if args.only:
-        extra += ["--only", args.only]
-    _harness.run_children(os.path.abspath(__file__), report, args.cpu or None, args.rounds, extra)
-    report.publish(args.json)
+        f"{int(BULK_TOTAL * s) // MIB} MiB. " + _harness.rounds_note(args.rounds, args.cpu))
+    _harness.run_scaled(__file__, report, args)
     return 0
 
 

@@ -50,6 +50,18 @@ def getter(q: Any, log: list[Any], tag: Any, **kw: Any) -> Callable[[], Any]:
     return run
 
 
+def timeout_getter(q: Any, log: list[Any], tag: Any) -> Callable[[], None]:
+    """Like ``getter`` with a 0.01 s ``Timeout`` around ``get()`` instead of its timeout."""
+    def run() -> None:
+        try:
+            with Timeout(0.01):
+                log.append((tag, q.get()))
+        except Timeout:
+            log.append((tag, "timeout"))
+
+    return run
+
+
 def putter(q: Any, log: list[Any], item: Any, **kw: Any) -> Callable[[], None]:
     def run() -> None:
         try:
@@ -382,18 +394,15 @@ def test_only_getter_killed_before_hand_off_item_stays() -> None:
     assert q.qsize() == 1 and q.get_nowait() == 1
 
 
-def test_timeout_exception_beats_hand_off_item_goes_to_next() -> None:
+@pytest.mark.parametrize("make_a, outcome", [
+    (timeout_getter, "timeout"),
+    (lambda q, log, tag: getter(q, log, tag, timeout=0.01), "empty"),
+], ids=["Timeout", "get-timeout"])
+def test_timeout_beats_hand_off_item_goes_to_next(make_a: Callable[..., Callable[[], Any]],
+                                                  outcome: str) -> None:
     q: LightQueue[str] = LightQueue()
     log: list[Any] = []
-
-    def timed() -> None:
-        try:
-            with Timeout(0.01):
-                log.append(("a", q.get()))
-        except Timeout:
-            log.append(("a", "timeout"))
-
-    a = spawn(timed)
+    a = spawn(make_a(q, log, "a"))
     b = spawn(getter(q, log, "b"))
     sleep(0)
     expire(0.01)
@@ -401,21 +410,7 @@ def test_timeout_exception_beats_hand_off_item_goes_to_next() -> None:
     q.put("item")
     a.wait()
     b.wait()
-    assert log == [("a", "timeout"), ("b", "item")]
-
-
-def test_get_timeout_beats_hand_off_item_goes_to_next() -> None:
-    q: LightQueue[str] = LightQueue()
-    log: list[Any] = []
-    a = spawn(getter(q, log, "a", timeout=0.01))
-    b = spawn(getter(q, log, "b"))
-    sleep(0)
-    expire(0.01)
-    pad_ready_queue()
-    q.put("item")
-    a.wait()
-    b.wait()
-    assert log == [("a", "empty"), ("b", "item")]
+    assert log == [("a", outcome), ("b", "item")]
 
 
 def test_hand_off_beats_due_get_timeout() -> None:

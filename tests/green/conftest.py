@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests._support import unavailable
+
 
 @dataclass(frozen=True)
 class Certs:
@@ -58,7 +60,10 @@ def _make_with_openssl(d: str) -> Certs:
 
 
 def _make_with_trustme(d: str) -> Certs:
-    trustme = pytest.importorskip("trustme", reason="needs the openssl command or trustme")
+    try:
+        import trustme
+    except ImportError:
+        unavailable("needs the openssl command or trustme")
     ca = trustme.CA()
     p = lambda name: os.path.join(d, name)  # noqa: E731
     ca.cert_pem.write_to_path(p("ca.pem"))

@@ -117,6 +117,10 @@ def test_create_server_dualstack() -> None:
         port = server.getsockname()[1]
         acc = spawn(server.accept)
         client = socket.create_connection(("127.0.0.1", port))
-        conn, _ = acc.wait()
+        conn, addr = acc.wait()
+        # An IPv4 client on the IPv6 socket: seen as an IPv4-mapped address.
+        assert addr[0] == "::ffff:127.0.0.1"
+        client.sendall(b"v4")
+        assert conn.recv(2) == b"v4"
         client.close()
         conn.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import socket
 import threading
+import traceback
 from typing import Any, Callable, Optional
 
 from greenlet import GreenletExit
@@ -113,6 +114,33 @@ class ServerThread:
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+
+class RecordingLog:
+    """A logger-like ``log=`` object: records (level, message); sets ``errors`` on an error."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+        self.errors = threading.Event()
+
+    def info(self, msg: str) -> None:
+        self.lines.append(("info", msg))
+
+    def debug(self, msg: str) -> None:
+        self.lines.append(("debug", msg))
+
+    def warning(self, msg: str) -> None:
+        self.lines.append(("warning", msg))
+
+    def error(self, msg: str, exc_info: bool = False) -> None:
+        if exc_info:
+            msg += "\n" + traceback.format_exc()
+        self.lines.append(("error", msg))
+        self.errors.set()
+
+    def text(self, level: str) -> str:
+        """The messages logged at ``level``, one a line."""
+        return "\n".join(m for lv, m in self.lines if lv == level)
 
 
 def connect(port: int, timeout: float = TIMEOUT) -> socket.socket:

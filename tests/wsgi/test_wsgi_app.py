@@ -10,37 +10,9 @@ import pytest
 
 import greenlane
 
-from ._wsgi_support import Client, hello_app
+from ._wsgi_support import TIMEOUT, Client, RecordingLog, hello_app
 
 StartResponse = Callable[..., Any]
-
-
-class RecordingLog:
-    """A logger-like object (``info``/``debug``) collecting what the server logs."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-        self.errors = threading.Event()
-
-    def info(self, msg: str) -> None:
-        self.lines.append(("info", msg))
-
-    def debug(self, msg: str) -> None:
-        self.lines.append(("debug", msg))
-
-    def warning(self, msg: str) -> None:
-        self.lines.append(("warning", msg))
-
-    def error(self, msg: str, exc_info: bool = False) -> None:
-        if exc_info:
-            import traceback
-
-            msg += "\n" + traceback.format_exc()
-        self.lines.append(("error", msg))
-        self.errors.set()
-
-    def text(self, level: str) -> str:
-        return "\n".join(m for lv, m in self.lines if lv == level)
 
 
 def failing_app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
@@ -305,7 +277,10 @@ def test_input_api(serve: Any) -> None:
 
 
 def test_read_with_size_blocks_until_size(serve: Any) -> None:
+    reading = threading.Event()
+
     def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        reading.set()
         data = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
         start_response("200 OK", [])
         return [data]
@@ -313,9 +288,8 @@ def test_read_with_size_blocks_until_size(serve: Any) -> None:
     srv = serve(app)
     c = Client(srv.port)
     c.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234")
-    import time
-
-    time.sleep(0.05)  # the rest arrives separately: read(10) must wait for it
+    # The rest is sent only once the app is reading: read(10) must wait for it.
+    assert reading.wait(TIMEOUT)
     c.send(b"56789")
     assert c.read_response().body == b"0123456789"
     c.close()

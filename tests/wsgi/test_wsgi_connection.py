@@ -83,6 +83,7 @@ def test_head_of_a_list_response_reports_the_get_length(serve: Any) -> None:
     c = Client(srv.port)
     r = c.request("/", method="HEAD")
     assert r.header("Content-Length") == "12"
+    # The next response must start right away: no body bytes were sent for HEAD.
     assert c.request("/").body == b"twelve bytes"
     c.close()
 

@@ -16,9 +16,11 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NoReturn
 
 import pytest
+
+from tests._support import unavailable
 
 from ._wsgi_support import TIMEOUT
 
@@ -58,10 +60,8 @@ http {{
 """
 
 
-def nginx_unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"nginx is required when CI=true: {reason}")
-    pytest.skip(reason)
+def nginx_unavailable(reason: str) -> NoReturn:
+    unavailable(f"nginx: {reason}")
 
 
 def free_port() -> int:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
-import time
 from typing import Any, Callable, Iterator
 
 import pytest
 
-from ._wsgi_support import Client, connect, hello_app
+from ._wsgi_support import TIMEOUT, Client, connect, hello_app
 
 StartResponse = Callable[..., Any]
 
@@ -125,39 +125,21 @@ def test_unknown_length_is_close_delimited_for_http10(serve: Any) -> None:
     assert r.body == b"one,two"
 
 
-def test_list_body_gets_content_length(serve: Any) -> None:
-    def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+@pytest.mark.parametrize("make_body, length, body", [
+    (lambda: [b"a", b"bc", b"", b"def"], "6", b"abcdef"),
+    (lambda: iter([]), "0", b""),  # an empty iterator ends at once: its length is known
+], ids=["list", "empty-iterator"])
+def test_known_length_body_gets_content_length(serve: Any, make_body: Callable[[], Any],
+                                               length: str, body: bytes) -> None:
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Any:
         start_response("200 OK", [])
-        return [b"a", b"bc", b"", b"def"]
+        return make_body()
 
     srv = serve(app)
     c = Client(srv.port)
     r = c.request("/")
-    assert r.header("Content-Length") == "6"
-    assert r.body == b"abcdef"
-    c.close()
-
-
-def test_empty_iterable_gets_content_length_zero(serve: Any) -> None:
-    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterator[bytes]:
-        start_response("200 OK", [])
-        return iter([])
-
-    srv = serve(app)
-    c = Client(srv.port)
-    r = c.request("/")
-    assert r.header("Content-Length") == "0"
-    assert r.body == b""
-    c.close()
-
-
-def test_head_has_no_body(serve: Any) -> None:
-    srv = serve(hello_app)
-    c = Client(srv.port)
-    r = c.request("/", method="HEAD")
-    assert r.header("Content-Length") == "13"
-    # The next response must start right away: no body bytes were sent for HEAD.
-    assert c.request("/").body == b"Hello, World!"
+    assert r.header("Content-Length") == length
+    assert r.body == body
     c.close()
 
 
@@ -284,17 +266,21 @@ def test_unread_body_over_the_drain_limit_closes(serve: Any) -> None:
 
 
 def test_chunked_request_body_is_decoded(serve: Any) -> None:
+    reading = threading.Event()
+
     def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         assert "CONTENT_LENGTH" not in environ
         assert environ["wsgi.input_terminated"] is True
         start_response("200 OK", [])
+        reading.set()
         return [environ["wsgi.input"].read()]
 
     srv = serve(app)
     c = Client(srv.port)
     c.send(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
            b"3;ext=1\r\nabc\r\n")
-    time.sleep(0.05)  # the second chunk arrives in a separate segment
+    # The second chunk is sent only once the app is reading: it arrives separately.
+    assert reading.wait(TIMEOUT)
     c.send(b"A\r\n0123456789\r\n0\r\nTrailer: x\r\n\r\n")
     assert c.read_response().body == b"abc0123456789"
     c.close()
@@ -377,11 +363,10 @@ def test_error_response_survives_unread_client_data(serve: Any) -> None:
     srv = serve(hello_app)
     c = connect(srv.port)
     c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
-    time.sleep(0.05)
-    try:
-        c.sendall(b"x" * 100_000)
-    except (BrokenPipeError, ConnectionResetError):
-        pass
+    # Keep sending once the 400 has arrived, while the server is closing.
+    assert select.select([c], [], [], TIMEOUT)[0]
+    # Lingering, the server discards these bytes: no reset, for this send or the reads below.
+    c.sendall(b"x" * 100_000)
     data = b""
     while True:
         chunk = c.recv(65536)
@@ -389,6 +374,10 @@ def test_error_response_survives_unread_client_data(serve: Any) -> None:
             break
         data += chunk
     assert data.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    # Half-closed and still reading after the end of the response: more bytes, still no reset.
+    c.sendall(b"x" * 1000)
+    assert select.select([c], [], [], TIMEOUT)[0]
+    assert c.recv(1) == b""
     c.close()
 
 

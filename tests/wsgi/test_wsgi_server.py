@@ -22,8 +22,9 @@ import pytest
 import greenlane
 from greenlane import wsgi
 from greenlane.greenpool import GreenPool
+from tests._support import unavailable
 
-from ._wsgi_support import TIMEOUT, Client, ServerThread, connect, hello_app
+from ._wsgi_support import TIMEOUT, Client, RecordingLog, ServerThread, connect, hello_app
 
 StartResponse = Callable[..., Any]
 
@@ -287,28 +288,11 @@ def test_capitalize_response_headers(eventlet_server: Any) -> None:
 
 # -- root warning --------------------------------------------------------------------------------
 
-class ListLog:
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-
-    def info(self, msg: str) -> None:
-        self.lines.append(("info", msg))
-
-    def debug(self, msg: str) -> None:
-        self.lines.append(("debug", msg))
-
-    def warning(self, msg: str) -> None:
-        self.lines.append(("warning", msg))
-
-    def error(self, msg: str, exc_info: bool = False) -> None:
-        self.lines.append(("error", msg))
-
-
 @pytest.mark.parametrize("uid", [0, 1000])
 def test_loud_warning_when_running_as_root(serve: Any, monkeypatch: pytest.MonkeyPatch,
                                            uid: int) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: uid)
-    log = ListLog()
+    log = RecordingLog()
     srv = serve(hello_app, log=log, log_output=False)
     srv.stop()
     warned = [m for lv, m in log.lines if lv == "warning" and "root" in m]
@@ -512,7 +496,7 @@ def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
              "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"],
             check=True, capture_output=True, timeout=60)
     except (OSError, subprocess.CalledProcessError) as exc:
-        pytest.skip(f"openssl cannot make a certificate: {exc}")
+        unavailable(f"openssl cannot make a certificate: {exc}")
     return certfile, keyfile
 
 
@@ -520,7 +504,7 @@ def test_tls_handshake_failures_do_not_stop_the_server(serve: Any,
                                                        cert: tuple[str, str]) -> None:
     certfile, keyfile = cert
     srv = ServerThread(environ_app, tls={"certfile": certfile, "keyfile": keyfile},
-                       log_output=False, log=ListLog())
+                       log_output=False, log=RecordingLog())
     try:
         # 1. plain HTTP on the TLS port; 2. a client that closes mid-handshake;
         # 3. a client that does not trust the certificate.
