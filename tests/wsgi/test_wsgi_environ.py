@@ -242,3 +242,23 @@ def test_builder_caps_its_name_cache() -> None:
         env = builder.build(builder.base, req, "1.2.3.4", "5")
         assert env[f"HTTP_X_H{i}"] == "v"
     assert len(builder._keys) <= 512
+
+
+def test_file_wrapper_with_a_non_ascii_digit_content_length(serve: Any) -> None:
+    # "²".isdigit() is True: the sendfile path must apply the parser's rule (ASCII digits),
+    # so the bad header is reported as such, not as a crash inside the server.
+    log = RecordingLog()
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(b"x" * 100)
+        f.flush()
+
+        def app(environ: dict[str, Any], start_response: StartResponse) -> Any:
+            start_response("200 OK", [("Content-Length", "\u00b2")])
+            return environ["wsgi.file_wrapper"](open(f.name, "rb"))
+
+        srv = serve(app, log=log)
+        assert Client(srv.port).request("/").status == 500
+        assert log.errors.wait(5)
+    errors = log.text("error")
+    assert "Content-Length" in errors
+    assert "ValueError" not in errors

@@ -28,7 +28,6 @@ __all__ = [
     "CTL_AND_CR",
     "FIELD_LINE",
     "FIELD_LINE_STRICT",
-    "FIELD_NAME",
     "FIELD_VALUE",
     "HOST",
     "HTTP_VERSION",
@@ -87,7 +86,6 @@ FIELD_LINE_STRICT = re.compile(rf"({_TOKEN}):{OWS}({_FIELD_VALUE}){OWS}")
 CTL_AND_CR = bytes(range(0x00, 0x09)) + bytes(range(0x0A, 0x20)).replace(b"\n", b"") + b"\x7f"
 
 TOKEN = re.compile(_TOKEN)
-FIELD_NAME = TOKEN
 FIELD_VALUE = re.compile(_FIELD_VALUE)
 
 # RFC 9112 §3:

@@ -80,7 +80,3 @@ class ReceiveBuffer:
             self.start = 0
         else:
             self.start = end
-
-    def take_all(self) -> bytes:
-        """Consume and return everything buffered."""
-        return self.take(len(self.data) - self.start)

@@ -56,7 +56,6 @@ from .state import (
     OUR_TRANSITIONS,
     SEND_BODY,
     SEND_RESPONSE,
-    THEIR_TRANSITIONS,
     State,
     transition,
 )
@@ -65,6 +64,7 @@ from .writers import (
     FRAMING_CLOSE,
     FRAMING_HEAD,
     FRAMING_LENGTH,
+    encode_chunk,
     encode_informational_head,
     encode_response_head,
 )
@@ -239,7 +239,7 @@ class ServerConnection:
                     raise self._fail(RemoteProtocolError("client closed the connection mid-body"))
                 return NEED_DATA
             if event is END_OF_MESSAGE:
-                self._their_state = THEIR_TRANSITIONS[SEND_BODY, "end-of-message"]
+                self._their_state = DONE  # THEIR_TRANSITIONS[SEND_BODY, "end-of-message"]
             else:
                 self._body_started = True
             return event
@@ -256,7 +256,7 @@ class ServerConnection:
                         raise self._fail(
                             RemoteProtocolError("client closed the connection mid-request")
                         )
-                    self._their_state = THEIR_TRANSITIONS[IDLE, "eof"]
+                    self._their_state = CLOSED  # THEIR_TRANSITIONS[IDLE, "eof"]
                     return CONNECTION_CLOSED
                 return NEED_DATA
             self._begin_cycle(request)
@@ -304,7 +304,7 @@ class ServerConnection:
                     raise self._fail(RemoteProtocolError("client closed the connection mid-body"))
                 return None
             if reader.done:
-                self._their_state = THEIR_TRANSITIONS[SEND_BODY, "end-of-message"]
+                self._their_state = DONE  # THEIR_TRANSITIONS[SEND_BODY, "end-of-message"]
             self._body_started = True
             return chunk
         if state is DONE:
@@ -324,10 +324,10 @@ class ServerConnection:
             )
         if request.chunked:
             self._body_reader = ChunkedReader(self._limits)
-            self._their_state = THEIR_TRANSITIONS[IDLE, "request"]
+            self._their_state = SEND_BODY  # THEIR_TRANSITIONS[IDLE, "request"]
         elif request.content_length:
             self._body_reader = ContentLengthReader(request.content_length)
-            self._their_state = THEIR_TRANSITIONS[IDLE, "request"]
+            self._their_state = SEND_BODY  # THEIR_TRANSITIONS[IDLE, "request"]
         else:
             self._their_state = DONE  # THEIR_TRANSITIONS[IDLE, "request-without-body"]
             self._eom_pending = True
@@ -413,7 +413,7 @@ class ServerConnection:
             self._must_close = True
             raise
         if status == 101:
-            self._our_state = OUR_TRANSITIONS[SEND_RESPONSE, "switching-protocols"]
+            self._our_state = MUST_CLOSE  # OUR_TRANSITIONS[SEND_RESPONSE, "switching-protocols"]
             self._must_close = True
         elif status == 100:
             self._sent_continue = True
@@ -435,7 +435,7 @@ class ServerConnection:
         if framing == FRAMING_CHUNKED:
             if not data:
                 return b""
-            return b"%x\r\n%b\r\n" % (len(data), data)
+            return encode_chunk(data)
         if framing == FRAMING_LENGTH:
             remaining = self._remaining - len(data)
             if remaining < 0:

@@ -238,40 +238,34 @@ def _new_data(data: bytes) -> Data:
     return d  # type: ignore[return-value]  # its class is Data now
 
 
-class EndOfMessage:
+class _FieldlessEvent:
+    """An event without fields: instances of one subclass are all equal."""
+
+    __slots__ = ()
+
+    __setattr__ = _frozen_setattr
+    __delattr__ = _frozen_delattr
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class EndOfMessage(_FieldlessEvent):
     """The request body is complete (chunked trailers, if any, were checked and dropped)."""
 
     __slots__ = ()
 
-    __setattr__ = _frozen_setattr
-    __delattr__ = _frozen_delattr
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is EndOfMessage
-
-    def __hash__(self) -> int:
-        return hash(EndOfMessage)
-
-    def __repr__(self) -> str:
-        return "EndOfMessage()"
-
-
-class ConnectionClosed:
+class ConnectionClosed(_FieldlessEvent):
     """The client closed the connection cleanly, between requests."""
 
     __slots__ = ()
-
-    __setattr__ = _frozen_setattr
-    __delattr__ = _frozen_delattr
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is ConnectionClosed
-
-    def __hash__(self) -> int:
-        return hash(ConnectionClosed)
-
-    def __repr__(self) -> str:
-        return "ConnectionClosed()"
 
 
 Event = Union[Request, Data, EndOfMessage, ConnectionClosed]

@@ -298,15 +298,10 @@ class ContentLengthReader:
 
     def maybe_read(self, buf: ReceiveBuffer) -> Union[Data, EndOfMessage, None]:
         """Return the buffered part of the body as Data, EndOfMessage at its end, or None."""
-        remaining = self.remaining
-        if remaining == 0:
-            return END_OF_MESSAGE
-        available = len(buf.data) - buf.start
-        if available == 0:
+        data = self.read(buf, -1)
+        if data is None:
             return None
-        n = remaining if available >= remaining else available
-        self.remaining = remaining - n
-        return _new_data(buf.take(n))
+        return _new_data(data) if data else END_OF_MESSAGE
 
     def read(self, buf: ReceiveBuffer, max_bytes: int) -> Optional[bytes]:
         """Return up to ``max_bytes`` (all if negative) buffered body bytes; see ``read_body``."""

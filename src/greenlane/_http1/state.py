@@ -2,9 +2,12 @@
 
 Two sides are tracked separately: *theirs* (the client: request head, then body) and *ours*
 (the server: response head, then body). Everything that moves a side from one state to another
-is listed in :data:`THEIR_TRANSITIONS` and :data:`OUR_TRANSITIONS`; a move missing from the
-tables is a LocalProtocolError naming the side, state and step. ``ERROR`` is sticky and is not
-in the tables: any protocol error moves that side there and nothing moves it out.
+is listed in :data:`THEIR_TRANSITIONS` and :data:`OUR_TRANSITIONS`, the specification the tests
+hold ``ServerConnection`` to; on its hot paths ``ServerConnection`` assigns the target state
+directly (each assignment names its table entry in a comment) and checks the source state
+itself. A move missing from the tables is a LocalProtocolError naming the side, state and step.
+``ERROR`` is sticky and is not in the tables: any protocol error moves that side there and
+nothing moves it out.
 
 Their side::
 

@@ -103,6 +103,10 @@ _KIND_BODY = 1
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 256 * 1024
 
+# The most one os.sendfile() call is asked for: the write timeout is re-armed per call, so it
+# bounds the time without progress, as WRITE_SLICE does for send().
+_SENDFILE_SLICE = 1 << 24
+
 # Errors that only mean the client went away; not worth a log line.
 _GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 _GONE_ERRNOS = frozenset([errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN, errno.ESHUTDOWN,
@@ -353,7 +357,7 @@ class Connection:
                 if timeout is not None:
                     self._arm(timeout)
                 try:
-                    sent = os.sendfile(out, fd, offset, min(count, 1 << 24))
+                    sent = os.sendfile(out, fd, offset, min(count, _SENDFILE_SLICE))
                 except BlockingIOError:
                     trampoline(out, write=True)
                     continue
@@ -509,8 +513,8 @@ class Connection:
         """Run the application for ``request`` and send its response; True to keep going."""
         server = self.server
         parser = self.parser
-        if not server.keepalive or server.closing:
-            parser.close_after_response()
+        if not server.keepalive:
+            parser.close_after_response()  # a shutdown is handled where the head is encoded
         env = self.listener.environ.build(self.env_base, request, self.remote_addr,
                                           self.remote_port)
         body = Input(self, request.chunked or bool(request.content_length))

@@ -28,7 +28,6 @@ Keys, and where they differ from eventlet 0.41:
 
 from __future__ import annotations
 
-import socket
 import sys
 from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import unquote_to_bytes
@@ -175,9 +174,3 @@ def is_wildcard(addr: Any) -> bool:
     if isinstance(addr, tuple) and addr:
         return addr[0] in ("0.0.0.0", "::", "")
     return False
-
-
-def family_of(sock: Any) -> int:
-    """The address family of ``sock``, AF_INET if it cannot tell."""
-    family = getattr(sock, "family", socket.AF_INET)
-    return int(family)

@@ -19,8 +19,6 @@ from greenlane._http1 import RemoteProtocolError, build_simple_response
 
 __all__ = ["reason_phrase", "render_app_error", "render_protocol_error", "render_status"]
 
-_TEXT_PLAIN = (("Content-Type", "text/plain; charset=utf-8"),)
-
 
 def reason_phrase(status: int) -> str:
     """The standard reason phrase of ``status`` (``"Unknown"`` for unregistered codes)."""
@@ -41,9 +39,7 @@ def render_status(status: int, *, close: bool = True) -> bytes:
     Returns:
         The bytes to send.
     """
-    reason = reason_phrase(status)
-    body = f"{status} {reason}\n".encode("ascii")
-    return build_simple_response(status, reason, body, close=close, extra_headers=_TEXT_PLAIN)
+    return _render(status, "", close)
 
 
 def render_protocol_error(exc: RemoteProtocolError) -> bytes:
@@ -65,8 +61,11 @@ def render_app_error(traceback_text: str = "") -> bytes:
         traceback_text: included in the body only when non-empty, which the server does only
             with ``debug=True``.
     """
-    if not traceback_text:
-        return render_status(500)
-    reason = reason_phrase(500)
-    body = f"500 {reason}\n\n{traceback_text}".encode("utf-8", "replace")
-    return build_simple_response(500, reason, body, close=True, extra_headers=_TEXT_PLAIN)
+    return _render(500, traceback_text, True)
+
+
+def _render(status: int, detail: str, close: bool) -> bytes:
+    # build_simple_response adds the text/plain Content-Type.
+    reason = reason_phrase(status)
+    text = f"{status} {reason}\n\n{detail}" if detail else f"{status} {reason}\n"
+    return build_simple_response(status, reason, text.encode("utf-8", "replace"), close=close)

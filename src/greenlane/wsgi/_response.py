@@ -30,7 +30,6 @@ import os
 import stat
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
-from greenlane._http1 import LocalProtocolError
 from greenlane._http1.abnf import TOKEN
 
 if TYPE_CHECKING:
@@ -59,9 +58,6 @@ _HOP_BY_HOP = frozenset(
 # Send big bodies in slices of this size, so the write timeout bounds the time without
 # progress, not the time the whole body takes to reach a slow client.
 WRITE_SLICE = 1 << 20
-
-_SENDFILE_CHUNK = 1 << 24
-
 
 class HeaderPolicy:
     """Checks applications' statuses and header names, with per-server caches.
@@ -425,8 +421,9 @@ class Response:
 def _declared_length(headers: list[tuple[str, str]]) -> Optional[int]:
     for name, value in headers:
         if name.lower() == "content-length":
-            value = value.strip()
-            return int(value) if value.isdigit() else None
+            # The same rule as _http1's: 1*DIGIT (isdigit alone accepts "²"), OWS stripped.
+            value = value.strip(" \t")
+            return int(value) if value.isdigit() and value.isascii() else None
     return None
 
 
@@ -452,8 +449,3 @@ def _coalesce(body: Iterable[bytes], minimum: int) -> Iterable[bytes]:
             size = 0
     if pending:
         yield b"".join(pending)
-
-
-def is_protocol_misuse(exc: BaseException) -> bool:
-    """True for errors that mean the application's response was unsendable."""
-    return isinstance(exc, LocalProtocolError)
