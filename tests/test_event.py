@@ -127,7 +127,7 @@ def test_send_with_exc_argument() -> None:
 def test_wait_timeout_returns_none_and_cleans_up() -> None:
     evt = Event[int]()
     assert evt.wait(0.01) is None
-    assert evt._waiters == []
+    assert not evt._waiters
     assert get_hub().get_timers_count() == 0
     assert not evt.ready()
 

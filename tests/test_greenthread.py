@@ -329,7 +329,7 @@ def test_kill_blocked_in_event_wait_unregisters_waiter() -> None:
     sleep(0)
     assert len(evt._waiters) == 1
     kill(gt)
-    assert evt._waiters == []
+    assert not evt._waiters
     evt.send(1)
     sleep(0)
     with pytest.raises(greenlet.GreenletExit):

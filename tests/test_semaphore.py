@@ -429,7 +429,7 @@ def test_bounded_unit_refused_by_killed_waiter_is_free_again() -> None:
     sleep(0)
     sem.release()
     kill(gt)
-    assert sem.counter == 1 and sem._handoffs == 0
+    assert sem.counter == 1 and sem._waiters.handing == 0
     with pytest.raises(ValueError):
         sem.release()
 
@@ -498,7 +498,7 @@ def test_no_barging_under_churn() -> None:
         gt.wait()
     assert sorted(order[:100]) == list(range(100))
     assert order == order[:100] * 5
-    assert sem.counter == 10 and not sem._waiters and sem._handoffs == 0
+    assert sem.counter == 10 and not sem._waiters and sem._waiters.handing == 0
 
 
 # ---------------------------------------------------------------------- CappedSemaphore

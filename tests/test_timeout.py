@@ -140,7 +140,7 @@ def test_timeout_interrupts_event_wait_and_cleans_up() -> None:
     with pytest.raises(Timeout):
         with Timeout(0.01):
             evt.wait()
-    assert evt._waiters == []
+    assert not evt._waiters
 
 
 def test_timeout_in_green_thread_only_affects_it() -> None:

@@ -30,8 +30,7 @@ from greenlet import getcurrent, greenlet
 
 from greenlane.greenio._socket import GreenSocket
 from greenlane.greenthread import sleep, spawn_n
-from greenlane.hubs import get_hub
-from greenlane.hubs._waiter import Waiter
+from greenlane.hubs import WaitQueue, get_hub
 
 __all__ = ["StopServe", "connect", "listen", "serve", "wrap_ssl"]
 
@@ -127,7 +126,7 @@ def wrap_ssl(sock: Any, *args: Any, **kwargs: Any) -> Any:
 class _Server:
     """The state of one ``serve()`` call: its green thread and the handlers it runs."""
 
-    __slots__ = ("active", "greenlet", "handle", "limit", "sock", "stopping", "tls", "waiter")
+    __slots__ = ("active", "greenlet", "handle", "limit", "sock", "slots", "stopping", "tls")
 
     def __init__(self, sock: Any, handle: Callable[[Any, Any], Any], limit: int) -> None:
         if limit < 1:
@@ -138,7 +137,7 @@ class _Server:
         self.active = 0
         self.greenlet: Optional[greenlet] = None
         self.stopping = False
-        self.waiter: Optional[Waiter] = None
+        self.slots = WaitQueue()
         # TLS listeners hand out sockets whose handshake is deferred (green/ssl.py). Asking a
         # plain GreenSocket would cost a failed attribute look-up (an exception) per connection.
         self.tls = hasattr(type(sock), "_handshake_pending")
@@ -172,12 +171,8 @@ class _Server:
             self.greenlet = None
 
     def _wait_for_slot(self) -> None:
-        waiter = self.waiter = Waiter()
-        try:
-            while self.active >= self.limit:
-                waiter.wait()
-        finally:
-            self.waiter = None
+        while self.active >= self.limit:
+            self.slots.park()
 
     def _run_handler(self, conn: Any, addr: Any) -> None:
         try:
@@ -196,9 +191,7 @@ class _Server:
                 conn.close()
             finally:
                 self.active -= 1
-                waiter = self.waiter
-                if waiter is not None:
-                    waiter.wake()
+                self.slots.wake_one()
 
     def _stop(self) -> None:
         if self.greenlet is not None and not self.stopping:

@@ -17,8 +17,8 @@ Differences from eventlet, deliberate:
   ``TypeError``).
 * ``kill(key)`` removes the key's green thread before killing it, so the green thread's own
   cleanup cannot trip over its entry (eventlet could raise ``KeyError`` there).
-* Waiting green threads are woken through the hub's ready queue, one ``Waiter`` each, rather
-  than by replacing an ``Event`` on every ``post``.
+* Waiting green threads park on one ``greenlane.hubs.WaitQueue``, woken together by each
+  ``post``, rather than on an ``Event`` replaced on every ``post``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Callable, NamedTuple, Union
 
 from greenlane.greenthread import GreenThread, getcurrent, spawn
-from greenlane.hubs._waiter import Waiter
+from greenlane.hubs import WaitQueue
 
 __all__ = ["Collision", "DAGPool", "PropagateError"]
 
@@ -82,7 +82,7 @@ class DAGPool:
         self.values: dict[Any, Any] = dict(preload)
         self.values.update(kwargs)
         self.coros: dict[Any, _Coro] = {}
-        self._waiters: list[Waiter] = []
+        self._waiters = WaitQueue()
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} values={len(self.values)} running={len(self.coros)} "
@@ -154,15 +154,7 @@ class DAGPool:
                 self._wait_for_post()
 
     def _wait_for_post(self) -> None:
-        waiter = Waiter()
-        self._waiters.append(waiter)
-        try:
-            waiter.wait()
-        finally:
-            try:
-                self._waiters.remove(waiter)
-            except ValueError:
-                pass
+        self._waiters.park()
 
     # ------------------------------------------------------------------ spawning
     def spawn(self, key: Any, depends: Iterable[Any], function: Callable[..., Any], /,
@@ -231,10 +223,7 @@ class DAGPool:
         if key in self.values and not replace:
             raise Collision(key)
         self.values[key] = value
-        if self._waiters:
-            waiters, self._waiters = self._waiters, []
-            for waiter in waiters:
-                waiter.wake(None)
+        self._waiters.wake_all()
 
     def __getitem__(self, key: Any) -> Any:
         """Wait until ``key`` has a value and return it (raising a ``PropagateError``)."""

@@ -20,11 +20,9 @@ Same names as ``eventlet.debug``. Differences from eventlet:
 
 from __future__ import annotations
 
-import _thread
 import linecache
 import re
 import sys
-import time
 import traceback
 import warnings
 import weakref
@@ -33,6 +31,7 @@ from typing import Any, Callable, Optional
 
 import greenlet
 
+from greenlane import _originals as real
 from greenlane.hubs import get_hub
 from greenlane.hubs.hub import BaseHub
 
@@ -49,11 +48,6 @@ __all__ = [
     "spew",
     "unspew",
 ]
-
-# Captured at import so that a later monkey patch cannot turn the watchdog into a green thread.
-_start_new_thread = _thread.start_new_thread
-_allocate_lock = _thread.allocate_lock
-_get_ident = _thread.get_ident
 
 
 # ---------------------------------------------------------------------------- line tracing
@@ -129,7 +123,7 @@ def hub_prevent_multiple_readers(state: bool = True) -> None:
 
 
 class _HubDebug:
-    """Debug state attached to one hub (``hub._greenlane_debug``)."""
+    """This module's state for one hub, kept in the hub's ``debug_state`` slot."""
 
     def __init__(self) -> None:
         self.listener_stacks: Optional[dict[Any, str]] = None
@@ -138,78 +132,60 @@ class _HubDebug:
 
 
 def _state(hub: BaseHub) -> _HubDebug:
-    state: Optional[_HubDebug] = getattr(hub, "_greenlane_debug", None)
-    if state is None:
-        state = _HubDebug()
-        hub._greenlane_debug = state  # type: ignore[attr-defined]
+    state = hub.debug_state
+    if not isinstance(state, _HubDebug):
+        state = hub.debug_state = _HubDebug()
     return state
 
 
 def _creation_stack() -> str:
-    # Drop the two innermost frames: the recording wrapper and this function.
-    return "".join(traceback.format_stack(limit=32)[:-2])
+    # Drop the innermost frames: this function, the recorder and the hub method calling it.
+    return "".join(traceback.format_stack(limit=32)[:-3])
 
 
-def _record_returns(hub: BaseHub, name: str, stacks: dict[Any, str],
-                    live: Callable[[Any], bool]) -> Callable[..., Any]:
-    # Shadow the hub's method `name` with one that records where each object it returns (a
-    # listener, a timer) was made; deleting the instance attribute restores the method.
-    method = getattr(type(hub), name)
-
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        obj = method(hub, *args, **kwargs)
+def _recorder(stacks: dict[Any, str], live: Callable[[Any], bool]) -> Callable[[Any], None]:
+    # A hub hook that records where each object it is given (a listener, a timer) was made.
+    def record(obj: Any) -> None:
         stacks[obj] = _creation_stack()
         if len(stacks) > 1024:
             # Entries of listeners and timers that are done are dropped in a batch.
             for key in [key for key in stacks if not live(key)]:
                 del stacks[key]
-        return obj
 
-    setattr(hub, name, recording)
-    return recording
+    return record
 
 
 def hub_listener_stacks(state: bool = False) -> None:
     """Record where each fd listener was added, for ``format_hub_listeners()``.
 
-    Costs a stack capture per wait on an fd while on; nothing while off.
+    Costs a stack capture per wait on an fd while on; nothing while off. Plugs into the hub's
+    ``listener_hook``.
     """
     hub = get_hub()
     debug = _state(hub)
     if state and debug.listener_stacks is None:
         debug.listener_stacks = {}
-        recording_add = _record_returns(hub, "add", debug.listener_stacks,
-                                        lambda item: not item.spent)
-
-        def recording_park(evtype: str, fileno: int, current: Any) -> Any:
-            # Green I/O parks without hub.add; while recording it goes through it instead.
-            listener = recording_add(evtype, fileno, current.switch, current.throw, None, False)
-            try:
-                return hub.switch()
-            finally:
-                hub.remove(listener)
-
-        hub.park_on_fd = recording_park  # type: ignore[method-assign]
+        hub.listener_hook = _recorder(debug.listener_stacks, lambda item: not item.spent)
     elif not state and debug.listener_stacks is not None:
         debug.listener_stacks = None
-        del hub.add
-        del hub.park_on_fd
+        hub.listener_hook = None
 
 
 def hub_timer_stacks(state: bool = False) -> None:
     """Record where each timer was scheduled, for ``format_hub_timers()``.
 
     Covers timers with a positive delay (zero-delay work goes to the ready queue and runs on
-    the next turn). Costs a stack capture per timer while on; nothing while off.
+    the next turn). Costs a stack capture per timer while on; nothing while off. Plugs into
+    the hub's ``timer_hook``.
     """
     hub = get_hub()
     debug = _state(hub)
     if state and debug.timer_stacks is None:
         debug.timer_stacks = {}
-        _record_returns(hub, "add_timer", debug.timer_stacks, lambda item: not item.called)
+        hub.timer_hook = _recorder(debug.timer_stacks, lambda item: not item.called)
     elif not state and debug.timer_stacks is not None:
         debug.timer_stacks = None
-        del hub.add_timer
+        hub.timer_hook = None
 
 
 def _indent(text: str) -> str:
@@ -274,17 +250,19 @@ class _BlockingDetector:
         self.hub_ref = weakref.ref(hub)
         self.resolution = resolution
         self.report = report
-        self.thread_id = _get_ident()
+        self.thread_id = real.get_ident()
         # (when, greenlet): the last switch. One tuple, so the watchdog reads it atomically.
-        self.last: tuple[float, Any] = (time.monotonic(), greenlet.getcurrent())
+        self.last: tuple[float, Any] = (real.monotonic(), greenlet.getcurrent())
         self.reported: Optional[tuple[float, Any]] = None
         self.previous_trace: Any = None
-        self.stop_lock = _allocate_lock()
+        # The real thread and lock primitives: patched ones would make the watchdog a green
+        # thread, which cannot run while the green thread it watches blocks the hub.
+        self.stop_lock = real.allocate_lock()
         self.stop_lock.acquire()
 
     def trace(self, event: str, args: Any) -> None:
         if event == "switch" or event == "throw":
-            self.last = (time.monotonic(), args[1])
+            self.last = (real.monotonic(), args[1])
         previous = self.previous_trace
         if previous is not None:
             previous(event, args)
@@ -292,7 +270,7 @@ class _BlockingDetector:
     def start(self) -> None:
         self.previous_trace = greenlet.gettrace()
         greenlet.settrace(self.trace)
-        _start_new_thread(self.watch, ())
+        real.start_new_thread(self.watch, ())
 
     def stop(self) -> None:
         if greenlet.gettrace() == self.trace:
@@ -309,7 +287,7 @@ class _BlockingDetector:
             since, running = last
             if running is hub.greenlet or last == self.reported:
                 continue
-            elapsed = time.monotonic() - since
+            elapsed = real.monotonic() - since
             if elapsed <= self.resolution:
                 continue
             frame = sys._current_frames().get(self.thread_id)
@@ -368,8 +346,8 @@ def _reset_hub(hub: BaseHub) -> None:
     """Put every debug switch of ``hub`` back to its default (for the test suite)."""
     hub.debug_exceptions = True
     hub.prevent_multiple_readers = True
-    debug: Optional[_HubDebug] = getattr(hub, "_greenlane_debug", None)
-    if debug is None:
+    debug = hub.debug_state
+    if not isinstance(debug, _HubDebug):
         return
     if debug.blocking is not None:
         debug.blocking.stop()
@@ -377,8 +355,7 @@ def _reset_hub(hub: BaseHub) -> None:
         hub.debug_blocking = False
     if debug.listener_stacks is not None:
         debug.listener_stacks = None
-        hub.__dict__.pop("add", None)
-        hub.__dict__.pop("park_on_fd", None)
+        hub.listener_hook = None
     if debug.timer_stacks is not None:
         debug.timer_stacks = None
-        hub.__dict__.pop("add_timer", None)
+        hub.timer_hook = None

@@ -9,18 +9,13 @@ from __future__ import annotations
 
 from typing import Any, Generic, Optional, TypeVar
 
-from greenlet import getcurrent
-
-from greenlane.hubs import _context, get_hub
-from greenlane.hubs._waiter import Waiter
+from greenlane.hubs import WaitQueue
 
 __all__ = ["Event"]
 
 T = TypeVar("T")
 
 _NOT_USED: Any = object()
-# The arguments of every wake-up send() queues (one shared tuple, not one per waiter).
-_WOKEN = (True,)
 
 
 class Event(Generic[T]):
@@ -34,7 +29,7 @@ class Event(Generic[T]):
     __slots__ = ("_exc", "_result", "_waiters")
 
     def __init__(self) -> None:
-        self._waiters: list[Waiter] = []
+        self._waiters = WaitQueue()
         self._result: Any = _NOT_USED
         self._exc: Optional[tuple[Any, ...]] = None
 
@@ -83,24 +78,8 @@ class Event(Generic[T]):
 
         Returns None if ``timeout`` seconds pass first (eventlet semantics: no exception).
         """
-        if self._result is _NOT_USED:
-            hub = _context.current.hub or get_hub()
-            if getcurrent() is hub.greenlet:
-                raise RuntimeError("Event.wait() called from the hub's own greenlet")
-            waiter = Waiter(hub)
-            self._waiters.append(waiter)
-            result = None
-            try:
-                result = waiter.wait(timeout, _NOT_USED)
-            finally:
-                if not waiter.woken or result is _NOT_USED:
-                    # Left early (timeout, kill): send() has not taken us off the list.
-                    try:
-                        self._waiters.remove(waiter)
-                    except ValueError:
-                        pass
-            if result is _NOT_USED:
-                return None
+        if self._result is _NOT_USED and self._waiters.park(timeout, _NOT_USED) is _NOT_USED:
+            return None
         if self._exc is not None:
             exc = self._exc
             if len(exc) == 1 and isinstance(exc[0], BaseException):
@@ -121,11 +100,7 @@ class Event(Generic[T]):
         if exc is not None and not isinstance(exc, tuple):
             exc = (exc,)
         self._exc = exc
-        waiters = self._waiters
-        if waiters:
-            self._waiters = []
-            (_context.current.hub or get_hub())._ready.extend(
-                [(waiter.switch, _WOKEN) for waiter in waiters])
+        self._waiters.wake_all(True)
 
     def send_exception(self, *args: Any) -> None:
         """Make every ``wait()`` raise: pass an instance, a class, or ``(type, value, tb)``."""

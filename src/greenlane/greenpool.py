@@ -29,8 +29,7 @@ from typing import Any, Callable, Generic, Optional, TypeVar, Union
 from greenlet import greenlet
 
 from greenlane.greenthread import GreenThread, getcurrent, kill, spawn, spawn_n
-from greenlane.hubs import get_hub
-from greenlane.hubs._waiter import Waiter
+from greenlane.hubs import HubError, WaitQueue, _context, get_hub
 from greenlane.queue import LightQueue
 from greenlane.semaphore import Semaphore
 
@@ -64,7 +63,7 @@ class GreenPool:
         self.size = size
         self.coroutines_running: set[greenlet] = set()
         self.sem = Semaphore(size)
-        self._idle_waiters: list[Waiter] = []
+        self._idle_waiters = WaitQueue()
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} size={self.size} running={self.running()} "
@@ -95,7 +94,8 @@ class GreenPool:
     def waiting(self) -> int:
         """The number of green threads waiting in ``spawn``/``spawn_n`` for a free slot."""
         # A green thread handed a slot counts as waiting until it has resumed.
-        return len(self.sem._waiters) + self.sem._handoffs
+        waiters = self.sem._waiters
+        return len(waiters) + waiters.handing
 
     def spawn(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> GreenThread[T]:
         """Run ``function(*args, **kwargs)`` in a new green thread of the pool.
@@ -175,10 +175,8 @@ class GreenPool:
             self._check_idle()
 
     def _check_idle(self) -> None:
-        if not self.coroutines_running and not self.waiting() and self._idle_waiters:
-            waiters, self._idle_waiters = self._idle_waiters, []
-            for waiter in waiters:
-                waiter.wake(None)
+        if not self.coroutines_running and not self.waiting():
+            self._idle_waiters.wake_all()
 
     def waitall(self) -> None:
         """Wait until every green thread of the pool has finished and none waits to start.
@@ -189,17 +187,8 @@ class GreenPool:
         if getcurrent() in self.coroutines_running:
             raise RuntimeError("Calling waitall() from within one of the GreenPool's green "
                                "threads will never terminate.")
-        if not self.coroutines_running and not self.waiting():
-            return
-        waiter = Waiter()
-        self._idle_waiters.append(waiter)
-        try:
-            waiter.wait()
-        finally:
-            try:
-                self._idle_waiters.remove(waiter)
-            except ValueError:
-                pass
+        if self.coroutines_running or self.waiting():
+            self._idle_waiters.park()
 
     def starmap(self, function: Optional[Callable[..., T]],
                 iterable: Iterable[Iterable[Any]]) -> Iterator[T]:
@@ -313,6 +302,13 @@ class GreenMap(Iterator[T]):
     def __del__(self) -> None:
         mapper = getattr(self, "_mapper", None)
         if mapper is not None and not mapper.dead:
-            # Never switch from __del__ (it may run anywhere, even in the hub): let the hub
-            # unwind the mapping green thread, which takes itself off what it waits on.
-            self._hub._ready.append((kill, (mapper,)))
+            # Never switch from __del__ (it may run anywhere: in the hub, in another OS thread
+            # through the garbage collector): let the hub unwind the mapping green thread,
+            # which takes itself off what it waits on.
+            if _context.current.hub is self._hub:
+                self._hub.push_ready((kill, (mapper,)))
+                return
+            try:
+                self._hub.call_threadsafe(kill, mapper)
+            except HubError:
+                pass  # the hub (and its thread) is gone, and the green thread with it

@@ -14,13 +14,11 @@ Same names and semantics as ``eventlet.greenthread``. Differences:
 from __future__ import annotations
 
 import contextvars
-from collections import deque
-from typing import Any, Callable, Generic, Optional, Sequence, TypeVar
+from typing import Any, Callable, Generic, Optional, TypeVar
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from greenlane.hubs import BaseHub, _context, get_hub
-from greenlane.hubs._waiter import Waiter
+from greenlane.hubs import BaseHub, Waiter, WaitQueue, _context, get_hub
 
 __all__ = [
     "GreenThread",
@@ -51,19 +49,18 @@ def sleep(seconds: float = 0) -> None:
             return
         raise RuntimeError("do not call blocking functions from the hub's own greenlet")
     if hub_greenlet.dead:
-        hub_greenlet = hub.greenlet = greenlet(hub._loop, parent=hub._root)
+        hub_greenlet = hub.ensure_loop()
     if seconds <= 0:
         # The hub resumes us through this very entry. If an exception is thrown into us
         # instead (a Timeout, kill), the entry is still queued and must go, or it would
         # resume us later in whatever we block on next. Removing it on that rare path is
         # O(len(ready)), and keeps the common path free of a token and an extra call.
         entry = (current.switch, ())
-        ready = hub._ready
-        ready.append(entry)
+        hub.push_ready(entry)
         try:
             hub_greenlet.switch()
         except BaseException:
-            _unqueue(ready, entry)
+            hub.cancel_ready(entry)
             raise
         return
     timer = hub.schedule_call_global(seconds, current.switch)
@@ -71,15 +68,6 @@ def sleep(seconds: float = 0) -> None:
         hub_greenlet.switch()
     finally:
         timer.cancel()
-
-
-def _unqueue(ready: deque[tuple[Callable[..., Any], Sequence[Any]]],
-             entry: tuple[Callable[..., Any], Sequence[Any]]) -> None:
-    # By identity: another entry may compare equal (the same greenlet's switch) yet not be ours.
-    for i, queued in enumerate(ready):
-        if queued is entry:
-            del ready[i]
-            return
 
 
 _PENDING: Any = object()
@@ -106,7 +94,7 @@ class GreenThread(greenlet, Generic[T]):  # type: ignore[misc]
     # more than store their result.
     _result: Any = _PENDING
     _exc: Optional[BaseException] = None
-    _waiters: Optional[list[Waiter]] = None
+    _waiters: Optional[WaitQueue] = None
     _links: Optional[list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]]] = None
     _resolving_links = False
 
@@ -130,10 +118,8 @@ class GreenThread(greenlet, Generic[T]):  # type: ignore[misc]
         self._result = result
         self._exc = exc
         waiters, self._waiters = self._waiters, None
-        if waiters:
-            ready = get_hub()._ready
-            for waiter in waiters:
-                ready.append((waiter.switch, (None,)))
+        if waiters is not None:
+            waiters.wake_all()
         if self._links:
             self._resolve_links()
 
@@ -144,15 +130,10 @@ class GreenThread(greenlet, Generic[T]):  # type: ignore[misc]
     def wait(self) -> T:
         """Wait for the green thread to finish; return its result or raise its exception."""
         if self._result is _PENDING:
-            waiter = Waiter(_context.current.hub)
-            if self._waiters is None:
-                self._waiters = []
-            self._waiters.append(waiter)
-            try:
-                waiter.wait()
-            finally:
-                if self._waiters is not None and waiter in self._waiters:
-                    self._waiters.remove(waiter)
+            waiters = self._waiters
+            if waiters is None:
+                waiters = self._waiters = WaitQueue()
+            waiters.park()
         if self._exc is not None:
             raise self._exc
         return self._result  # type: ignore[no-any-return]
@@ -221,7 +202,7 @@ def spawn(func: Callable[..., T], *args: Any, **kwargs: Any) -> GreenThread[T]:
     hub = _context.current.hub or get_hub()
     g: GreenThread[T] = _new(GreenThread)
     _init(g, None, hub.greenlet)  # what GreenThread(hub.greenlet) does, minus a Python call
-    hub._ready.append((_switch, (g, func, args, kwargs) if kwargs else (g, func, args)))
+    hub.push_ready((_switch, (g, func, args, kwargs) if kwargs else (g, func, args)))
     return g
 
 
@@ -233,7 +214,7 @@ def spawn_in_context(func: Callable[..., T], *args: Any, **kwargs: Any) -> Green
     """
     hub = get_hub()
     g = _new_greenthread(hub, contextvars.copy_context())
-    hub._ready.append((g.switch, (func, args, kwargs)))
+    hub.push_ready((g.switch, (func, args, kwargs)))
     return g
 
 
@@ -246,9 +227,9 @@ def spawn_n(func: Callable[..., Any], *args: Any, **kwargs: Any) -> greenlet:
     hub = _context.current.hub or get_hub()
     g = greenlet(func, hub.greenlet)
     if kwargs:
-        hub._ready.append((_switch_with_kwargs, (g, args, kwargs)))
+        hub.push_ready((_switch_with_kwargs, (g, args, kwargs)))
     else:
-        hub._ready.append((g.switch, args))
+        hub.push_ready((g.switch, args))
     return g
 
 
@@ -314,7 +295,7 @@ def kill(g: greenlet, *throw_args: Any) -> None:
     if current is not hub.greenlet:
         waiter = Waiter(hub)
         waiter.greenlet = current
-        hub._ready.append((waiter.switch, (None,)))
+        hub.push_ready((waiter.switch, (None,)))
         try:
             g.throw(*throw_args)
         finally:

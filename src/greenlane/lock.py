@@ -30,7 +30,7 @@ class Lock(Semaphore):
 
         ``blocking`` is ignored (eventlet compatibility). Returns True.
         """
-        if self.counter > 0 or self._handoffs:
+        if self.counter > 0 or self._waiters.handing:
             # Free, or on its way to a waiter that has not run yet: eventlet (and threading)
             # would see the lock unlocked at this point, so a second release is an error.
             raise RuntimeError("release unlocked lock")

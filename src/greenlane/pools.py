@@ -3,8 +3,9 @@
 Same names and API as ``eventlet.pools``. Differences, all deliberate:
 
 * Green threads waiting in ``get`` are served first come, first served, and an item ``put``
-  back while some wait is handed to the first of them by the hub in the same step as it is
-  woken: a waiter that leaves by ``Timeout`` or ``kill`` never takes an item with it.
+  back while some wait is handed straight to the first of them (``greenlane.hubs.WaitQueue``):
+  a waiter that leaves by ``Timeout`` or ``kill`` before it ran passes the item on, never
+  takes it with it.
 * Growing the pool with ``resize`` lets waiting ``get`` calls create new items at once
   (eventlet left them waiting for a ``put``).
 * If ``create()`` raises in a ``get`` that was waiting, its slot goes to the next waiter.
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Callable, Generic, Optional, TypeVar
 
-from greenlane.hubs._waiter import Waiter
+from greenlane.hubs import WaitQueue
 
 __all__ = ["Pool", "Token", "TokenPool"]
 
@@ -52,10 +53,9 @@ class Pool(Generic[T]):
         self.order_as_stack = order_as_stack
         self.current_size = 0
         self.free_items: deque[T] = deque()
-        # Invariant: every waiter here is parked in get(); one leaves either in _dispatch
-        # (popped and switched to in one hub step) or by taking itself off in get().
-        self._waiters: deque[Waiter] = deque()
-        self._dispatching = False
+        # Invariant: green threads wait in get() only while no item is free and none may be
+        # created; a put() or a freed creation right goes straight to the first of them.
+        self._waiters = WaitQueue()
         if create is not None:
             setattr(self, "create", create)  # noqa: B010 - shadows the method, as in eventlet
         for _ in range(min_size):
@@ -68,24 +68,13 @@ class Pool(Generic[T]):
 
     def get(self) -> T:
         """Return a free item, create one, or wait until one is ``put`` back."""
-        free = self.free_items
-        waiters = self._waiters
-        if not waiters:
-            if free:
-                return free.popleft()
+        if not self._waiters:
+            if self.free_items:
+                return self.free_items.popleft()
             if self.current_size < self.max_size:
                 self.current_size += 1
                 return self._create_reserved()
-        waiter = Waiter()
-        waiters.append(waiter)
-        try:
-            value = waiter.wait()
-        except BaseException:
-            try:
-                waiters.remove(waiter)
-            except ValueError:
-                pass
-            raise
+        value = self._waiters.park(None, None, None, self._hand)
         if value is _CREATE:
             return self._create_reserved()
         return value  # type: ignore[no-any-return]
@@ -96,20 +85,34 @@ class Pool(Generic[T]):
             return self.create()
         except BaseException:
             self.current_size -= 1
-            self._schedule_dispatch()
+            self._serve_waiters()
             raise
+
+    def _hand(self, value: Any) -> None:
+        # A free item, or the right to create one (_CREATE), for the first waiter; refused
+        # hand-offs come back here and go to the next one.
+        if self._waiters.wake_one(value):
+            return
+        if value is _CREATE:
+            self.current_size -= 1
+        elif self.order_as_stack:
+            self.free_items.appendleft(value)
+        else:
+            self.free_items.append(value)
+
+    def _serve_waiters(self) -> None:
+        # Room to create items appeared (a failed create, a resize): hand the rights out.
+        while self._waiters and self.current_size < self.max_size:
+            self.current_size += 1
+            self._hand(_CREATE)
 
     def put(self, item: T) -> None:
         """Return ``item`` to the pool (dropping it if the pool was shrunk below its size)."""
         if self.current_size > self.max_size:
             self.current_size -= 1
+            self._serve_waiters()
             return
-        if self.order_as_stack:
-            self.free_items.appendleft(item)
-        else:
-            self.free_items.append(item)
-        if self._waiters:
-            self._schedule_dispatch()
+        self._hand(item)
 
     @contextmanager
     def item(self) -> Iterator[T]:
@@ -123,8 +126,7 @@ class Pool(Generic[T]):
     def resize(self, new_size: int) -> None:
         """Change ``max_size``. Shrinking drops surplus items as they are ``put`` back."""
         self.max_size = new_size
-        if self._waiters and self.current_size < new_size:
-            self._schedule_dispatch()
+        self._serve_waiters()
 
     def free(self) -> int:
         """How many ``get`` calls would not wait: free items plus items that may be created."""
@@ -137,32 +139,6 @@ class Pool(Generic[T]):
     def create(self) -> T:
         """Make a new item; override it in a subclass (or pass ``create``)."""
         raise NotImplementedError("Implement in subclass")
-
-    def _schedule_dispatch(self) -> None:
-        if not self._dispatching and self._waiters:
-            self._dispatching = True
-            self._waiters[0].hub._ready.append((self._dispatch, ()))
-
-    def _dispatch(self) -> None:
-        # Runs on the hub: serve the first waiter with a free item or the right to create
-        # one, choosing it and switching to it in one step. One per call, then re-queued.
-        waiters = self._waiters
-        while waiters:
-            waiter = waiters.popleft()
-            if waiter.greenlet is None:
-                continue  # cannot happen (see __init__)
-            if self.free_items:
-                waiter.switch(self.free_items.popleft())
-            elif self.current_size < self.max_size:
-                self.current_size += 1
-                waiter.switch(_CREATE)
-            else:
-                waiters.appendleft(waiter)
-            break
-        if waiters and (self.free_items or self.current_size < self.max_size):
-            waiters[0].hub._ready.append((self._dispatch, ()))
-        else:
-            self._dispatching = False
 
 
 class Token:

@@ -9,14 +9,15 @@ Differences from eventlet, all deliberate:
 
 * Waiting green threads are served first come, first served (eventlet keeps them in sets),
   and a new ``get``/``put`` does not overtake green threads already waiting.
-* An item handed to a waiting ``get`` is given to it by the hub in the same step as it is woken,
-  so a getter that leaves by ``Timeout`` or ``kill`` never takes an item with it: the item stays
-  for the next getter. A waiting ``put`` whose item was accepted returns normally even if its
+* A ``put`` that finds getters waiting wakes the first one with a claim on an item, taken when
+  it runs (through ``greenlane.hubs.WaitQueue``): a getter that leaves by ``Timeout``, ``kill``
+  or its own timeout before it ran passes its claim to the next getter, so no item is lost or
+  taken out of turn. A waiting ``put`` whose item was accepted returns normally even if its
   timeout fires before it resumes (the item is in the queue; raising ``Full`` would lie).
 * ``timeout <= 0`` with ``block=True`` makes one non-blocking attempt (as the stdlib does);
   eventlet would wait for one turn of the hub.
 * ``put_nowait`` on a channel succeeds when a getter is waiting (eventlet only allowed that
-  from the hub's greenlet); the item is then buffered for the waiting getters.
+  from the hub's greenlet); the item is handed to that getter.
 * ``Queue.join`` takes an optional ``timeout`` and returns whether all tasks were done.
 * Timeouts use a plain hub timer and no ``Timeout`` exception, so they cost no traceback.
 """
@@ -28,23 +29,15 @@ from collections import deque
 from queue import Empty, Full
 from typing import Any, Generic, Optional, TypeVar
 
-from greenlane.hubs._waiter import Waiter
+from greenlane.greenthread import sleep
+from greenlane.hubs import WaitQueue
 
 __all__ = ["Empty", "Full", "LifoQueue", "LightQueue", "PriorityQueue", "Queue"]
 
 T = TypeVar("T")
 
-# What a waiting put/get is woken with when its timeout expires (never a queue item: private).
+# What a waiting put/get gets back when its timeout expires (never a queue item: private).
 _TIMED_OUT: Any = object()
-
-
-def _discard(waiters: Any, entry: Any) -> bool:
-    # Take a waiter's entry off its deque (or list) if still there; False if already gone.
-    try:
-        waiters.remove(entry)
-    except ValueError:
-        return False
-    return True
 
 
 class LightQueue(Generic[T]):
@@ -56,21 +49,21 @@ class LightQueue(Generic[T]):
 
     Attributes:
         maxsize: the current bound (``None`` when unbounded).
-        getters: green threads waiting in ``get`` (a deque; use ``getting()``).
-        putters: ``(waiter, item)`` of green threads waiting in ``put`` (use ``putting()``).
+        getters: the green threads waiting in ``get`` (a ``WaitQueue``; use ``getting()``).
+        putters: the green threads waiting in ``put``, with their items (use ``putting()``).
     """
 
-    __slots__ = ("_unlocking", "getters", "maxsize", "putters", "queue")
+    __slots__ = ("getters", "maxsize", "putters", "queue")
 
     def __init__(self, maxsize: Optional[int] = None) -> None:
         self.maxsize: Optional[int] = None if maxsize is None or maxsize < 0 else maxsize
-        # Invariant: every waiter in these deques is parked in get()/put(). A getter leaves
-        # `getters` only in _unlock (popped and switched to in the same hub step) or by taking
-        # itself off in get()'s cleanup. A putter is popped when its item is accepted, then
-        # woken through the ready queue; its item is in the queue already by then.
-        self.getters: deque[Waiter] = deque()
-        self.putters: deque[tuple[Waiter, T]] = deque()
-        self._unlocking = False
+        # Invariants. Getters wait only while every queued item is claimed: a getter woken
+        # by a put has a claim on one queued item and takes it with _get() when it runs (so a
+        # PriorityQueue hands out the best item at that moment, as eventlet does); claims are
+        # ``getters.handing``. Putters wait only while the queue is full (a channel is always
+        # full) and no getter waits; room that frees up takes the first putter's item.
+        self.getters = WaitQueue()
+        self.putters = WaitQueue()
         self._init(maxsize)
 
     def _init(self, maxsize: Optional[int]) -> None:
@@ -96,8 +89,6 @@ class LightQueue(Generic[T]):
             result += f" getters[{len(self.getters)}]"
         if self.putters:
             result += f" putters[{len(self.putters)}]"
-        if self._unlocking:
-            result += " unlocking"
         return result
 
     def qsize(self) -> int:
@@ -113,12 +104,13 @@ class LightQueue(Generic[T]):
         return self.maxsize is not None and len(self.queue) >= self.maxsize
 
     def putting(self) -> int:
-        """The number of green threads waiting in ``put``."""
+        """The number of green threads waiting in ``put`` for their item to be accepted."""
         return len(self.putters)
 
     def getting(self) -> int:
-        """The number of green threads waiting in ``get``."""
-        return len(self.getters)
+        """The number of green threads waiting in ``get`` (including those woken for an item
+        that have not run yet)."""
+        return len(self.getters) + self.getters.handing
 
     def resize(self, size: Optional[int]) -> None:
         """Change ``maxsize`` (``None``/negative: unbounded; 0: channel).
@@ -130,8 +122,17 @@ class LightQueue(Generic[T]):
         self.maxsize = None if size is None or size < 0 else size
         if self.putters:
             self._accept_putters()
-            if self.getters and self.queue:
-                self._schedule_unlock()
+
+    def _accept_putters(self) -> None:
+        # Room freed up (or appeared): move waiting puts' items in, first come first, and give
+        # any unclaimed item to a waiting getter (one may have parked meanwhile).
+        putters = self.putters
+        maxsize = self.maxsize
+        while putters and (maxsize is None or len(self.queue) < maxsize):
+            self._put(putters.pop_payload(True))
+        getters = self.getters
+        while getters and len(self.queue) > getters.handing:
+            getters.wake_one()
 
     # ------------------------------------------------------------------ put
     def put(self, item: T, block: bool = True, timeout: Optional[float] = None) -> None:
@@ -146,66 +147,29 @@ class LightQueue(Generic[T]):
         Raises:
             Full: no room (non-blocking, or after ``timeout``).
         """
-        if not self.putters:
-            maxsize = self.maxsize
-            if maxsize is None or len(self.queue) < maxsize:
-                self._put(item)
-                if self.getters and not self._unlocking:
-                    self._unlocking = True
-                    self.getters[0].hub._ready.append((self._unlock, ()))
-                return
-        self._put_slow(item, block, timeout)
-
-    def _put_slow(self, item: T, block: bool, timeout: Optional[float]) -> None:
-        putters = self.putters
+        getters = self.getters
+        if getters:
+            # Every queued item is claimed and someone waits: this one is theirs.
+            self._put(item)
+            getters.wake_one()
+            if self.maxsize == 0 and block:
+                # A channel's put returns once the get has the item; the getter's wake-up is
+                # queued before ours, so it runs first.
+                sleep(0)
+            return
+        maxsize = self.maxsize
+        if not self.putters and (maxsize is None or len(self.queue) < maxsize):
+            self._put(item)
+            return
         if not block or (timeout is not None and timeout <= 0):
-            # A channel accepts an item without waiting if a getter is waiting for it (items
-            # already buffered are spoken for by the first getters).
-            if self.maxsize == 0 and not putters and len(self.queue) < len(self.getters):
-                self._put(item)
-                self._schedule_unlock()
-                return
             raise Full
-        waiter = Waiter()
-        entry = (waiter, item)
-        putters.append(entry)
-        if self.getters:
-            # A channel (or a queue that a resize just shrank): pair with a waiting getter.
-            self._schedule_unlock()
-        try:
-            result = waiter.wait(timeout, _TIMED_OUT)
-        except BaseException:
-            # Killed or hit by a Timeout. If our entry is gone the item was accepted already:
-            # it stays queued (or delivered); only the caller hears of the exception.
-            _discard(putters, entry)
-            raise
-        # Timed out, unless the item was accepted just before (its wake-up is then ignored).
-        if result is _TIMED_OUT and _discard(putters, entry):
+        # Accepted means done, even if the timeout fires before we run again: no `refused`.
+        if self.putters.park(timeout, _TIMED_OUT, item) is _TIMED_OUT:
             raise Full
 
     def put_nowait(self, item: T) -> None:
         """``put(item, block=False)``: raise ``Full`` if there is no room right now."""
         self.put(item, False)
-
-    def _accept_putters(self) -> None:
-        # Move items of waiting put() calls into the queue while they fit, first come first,
-        # and queue their wake-ups. Called from any green thread: nothing switches here.
-        putters = self.putters
-        maxsize = self.maxsize
-        put = self._put
-        while putters and (maxsize is None or len(self.queue) < maxsize):
-            waiter, item = putters.popleft()
-            put(item)
-            waiter.hub._ready.append((waiter.switch, (True,)))
-
-    def _take_from_putter(self) -> T:
-        # The first waiting put's item, for a getter when the queue is empty (a channel), and
-        # that put's wake-up. Through _put/_get, so subclass ordering and task counts apply.
-        waiter, item = self.putters.popleft()
-        self._put(item)
-        item = self._get()
-        waiter.hub._ready.append((waiter.switch, (True,)))
-        return item
 
     # ------------------------------------------------------------------ get
     def get(self, block: bool = True, timeout: Optional[float] = None) -> T:
@@ -219,72 +183,35 @@ class LightQueue(Generic[T]):
         Raises:
             Empty: no item (non-blocking, or after ``timeout``).
         """
-        if self.queue and not self.getters:
-            item = self._get()
-            if self.putters:
-                self._accept_putters()
-            return item
-        return self._get_slow(block, timeout)
-
-    def _get_slow(self, block: bool, timeout: Optional[float]) -> T:
         getters = self.getters
-        putters = self.putters
-        if putters and not getters:
-            # A channel (or a queue resized down to 0): take the first waiting put's item.
-            return self._take_from_putter()
+        if not getters:
+            if len(self.queue) > getters.handing:
+                # An unclaimed item, and nobody waits before us.
+                item = self._get()
+                if self.putters:
+                    self._accept_putters()
+                return item
+            if self.putters and not self.queue:
+                # A channel (or a queue resized down to 0): the first waiting put's item.
+                self._put(self.putters.pop_payload(True))
+                return self._get()
         if not block or (timeout is not None and timeout <= 0):
             raise Empty
-        waiter = Waiter()
-        getters.append(waiter)
-        if self.queue or putters:
-            self._schedule_unlock()
-        try:
-            item = waiter.wait(timeout, _TIMED_OUT)
-        except BaseException:
-            # Still queued (see the invariant in __init__): no item was given to us.
-            _discard(getters, waiter)
-            raise
-        if item is _TIMED_OUT:
-            _discard(getters, waiter)
+        if getters.park(timeout, _TIMED_OUT, None, self._pass_claim) is _TIMED_OUT:
             raise Empty
-        return item  # type: ignore[no-any-return]
+        item = self._get()
+        if self.putters:
+            self._accept_putters()
+        return item
+
+    def _pass_claim(self, _value: Any) -> None:
+        # A getter woken for an item left before it ran: the next getter may take the item,
+        # or it stays queued for whoever comes.
+        self.getters.wake_one()
 
     def get_nowait(self) -> T:
         """``get(block=False)``: raise ``Empty`` if there is no item right now."""
         return self.get(False)
-
-    # ------------------------------------------------------------------ hand-off
-    def _schedule_unlock(self) -> None:
-        if not self._unlocking and self.getters:
-            self._unlocking = True
-            self.getters[0].hub._ready.append((self._unlock, ()))
-
-    def _unlock(self) -> None:
-        # Runs on the hub: give one item to the first waiting getter, choosing the getter and
-        # switching to it in one step (so it cannot have left in between). One hand-off per
-        # call, re-queued while there is more, so two green threads ping-ponging through
-        # queues cannot starve the rest of the hub.
-        getters = self.getters
-        while getters:
-            getter = getters.popleft()
-            if getter.greenlet is None:
-                continue  # cannot happen (see __init__), but never lose an item to it
-            if self.queue:
-                item = self._get()
-                if self.putters:
-                    self._accept_putters()
-            elif self.putters:
-                # Channel: the item goes straight from the first putter to this getter.
-                item = self._take_from_putter()
-            else:
-                getters.appendleft(getter)
-                break
-            getter.switch(item)
-            break
-        if getters and (self.queue or self.putters):
-            getters[0].hub._ready.append((self._unlock, ()))
-        else:
-            self._unlocking = False
 
 
 class Queue(LightQueue[T]):
@@ -298,7 +225,7 @@ class Queue(LightQueue[T]):
 
     def __init__(self, maxsize: Optional[int] = None) -> None:
         self.unfinished_tasks = 0
-        self._joiners: list[Waiter] = []
+        self._joiners = WaitQueue()
         super().__init__(maxsize)
 
     def _format(self) -> str:
@@ -320,10 +247,8 @@ class Queue(LightQueue[T]):
         if self.unfinished_tasks <= 0:
             raise ValueError("task_done() called too many times")
         self.unfinished_tasks -= 1
-        if self.unfinished_tasks == 0 and self._joiners:
-            joiners, self._joiners = self._joiners, []
-            for waiter in joiners:
-                waiter.wake(True)
+        if self.unfinished_tasks == 0:
+            self._joiners.wake_all(True)
 
     def join(self, timeout: Optional[float] = None) -> bool:
         """Wait until every item put has been marked done with ``task_done``.
@@ -338,16 +263,9 @@ class Queue(LightQueue[T]):
             return True
         if timeout is not None and timeout <= 0:
             return False
-        waiter = Waiter()
-        self._joiners.append(waiter)
-        done = False
-        try:
-            done = bool(waiter.wait(timeout, False))
-        finally:
-            if not done:
-                _discard(self._joiners, waiter)
+        done = self._joiners.park(timeout, False)
         # A timeout firing just after the last task_done still reports success.
-        return done or self.unfinished_tasks <= 0
+        return bool(done) or self.unfinished_tasks <= 0
 
 
 class PriorityQueue(Queue[T]):

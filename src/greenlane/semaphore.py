@@ -9,34 +9,28 @@ Same names and API as ``eventlet.semaphore``. Differences, all deliberate:
   there). gevent, by contrast, lets the releasing green thread take the unit straight back.
 * ``release`` gives the unit to the first waiter itself and queues only that waiter's wake-up on
   the hub (eventlet schedules a callback that then looks for a waiter): no timer, no extra
-  callback. A waiter that leaves by ``Timeout`` or ``kill`` after being handed a unit, before it
-  ran, passes the unit on to the next waiter, so no unit is ever lost.
+  callback. A waiter that was handed a unit but leaves before it ran (``Timeout``, ``kill``,
+  or its own timeout firing first) passes the unit on to the next waiter, so no unit is ever
+  lost. (All of this is ``greenlane.hubs.WaitQueue``'s hand-off.)
 * ``acquire(timeout=0)`` makes one non-blocking attempt (as ``threading.Semaphore`` does);
   eventlet would yield to the hub once first.
 * ``locked()`` is True exactly when ``acquire(blocking=False)`` would fail, including while a
   released unit is on its way to a waiter that has not run yet.
-* ``CappedSemaphore`` keeps eventlet-style dispatch through one hub callback per hand-off: with
-  ``limit == 0`` a unit goes straight from a parked releaser to an acquirer, and a refused
-  hand-off could not be undone if the releaser had already returned.
+* ``CappedSemaphore`` hands units the same way in both directions: a ``release`` finding an
+  acquirer waiting gives it the unit, an ``acquire`` finding a releaser waiting (the count at
+  ``limit``) lets it finish. With ``limit == 0`` a unit passes straight from one to the other.
 * ``CappedSemaphore.acquire`` takes a ``timeout`` too, and the semaphore keeps one counter
   instead of eventlet's pair of semaphores (whose timeout handling could leave it inconsistent).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from types import TracebackType
-from typing import Optional
+from typing import Any, Optional
 
-from greenlet import getcurrent
-
-from greenlane.hubs import _context
-from greenlane.hubs._waiter import Waiter
+from greenlane.hubs import WaitQueue
 
 __all__ = ["BoundedSemaphore", "CappedSemaphore", "Semaphore"]
-
-# The arguments of a hand-off's wake-up (one shared tuple rather than one per release).
-_HANDED = (True,)
 
 
 def _check_timeout(blocking: bool, timeout: float) -> Optional[float]:
@@ -60,7 +54,7 @@ class Semaphore:
         value: the initial number of units (default 1); must not be negative.
     """
 
-    __slots__ = ("_handoffs", "_original_value", "_waiters", "counter")
+    __slots__ = ("_original_value", "_waiters", "counter")
 
     def __init__(self, value: int = 1) -> None:
         try:
@@ -71,15 +65,11 @@ class Semaphore:
             raise ValueError(f"Semaphore() expects value >= 0, got {value!r}")
         self.counter = value
         self._original_value = value
-        # Invariants: every waiter in this deque is parked in acquire(), and the counter is
-        # never positive while the deque is not empty (release hands its unit to the first
-        # waiter instead of counting it). A waiter leaves the deque either popped by release,
-        # which hands it a unit, or by taking itself off in acquire()'s cleanup, which runs
-        # before any other green thread can look.
-        self._waiters: deque[Waiter] = deque()
-        # Units handed to waiters that have not resumed yet: neither free nor visibly held,
-        # but they count when checking for over-release (BoundedSemaphore, Lock).
-        self._handoffs = 0
+        # Invariant: the counter is never positive while green threads wait (release hands
+        # its unit to the first waiter instead of counting it). Units handed to waiters that
+        # have not resumed yet are ``_waiters.handing``: neither free nor visibly held, but
+        # they count when checking for over-release (BoundedSemaphore, Lock).
+        self._waiters = WaitQueue()
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} at {id(self):#x} c={self.counter} "
@@ -124,70 +114,22 @@ class Semaphore:
             return True
         if not blocking or (timeout is not None and timeout <= 0):
             return False
-        waiter = Waiter(_context.current.hub)
-        waiters = self._waiters
-        waiters.append(waiter)
-        if timeout is None:
-            acquired = False
-            try:
-                # Waiter.wait() inlined: this is the contended path of every lock.
-                current = waiter.greenlet = getcurrent()
-                hub_greenlet = waiter.hub.greenlet
-                if current is hub_greenlet or hub_greenlet.dead:
-                    acquired = waiter.wait()
-                else:
-                    acquired = hub_greenlet.switch()
-            finally:
-                waiter.greenlet = None
-                if not acquired:
-                    self._leave(waiters, waiter)
-            if acquired:
-                self._handoffs -= 1
-                return True
-            return False
-        return self._wait_timeout(waiters, waiter, timeout)
+        return self._waiters.park(timeout, False, None, self._pass_on)  # type: ignore[no-any-return]
 
-    def _wait_timeout(self, waiters: deque[Waiter], waiter: Waiter, timeout: float) -> bool:
-        acquired = False
-        try:
-            acquired = bool(waiter.wait(timeout, False))
-        finally:
-            if not acquired:
-                self._leave(waiters, waiter)
-        if acquired:
-            self._handoffs -= 1
-        return acquired
-
-    def _leave(self, waiters: deque[Waiter], waiter: Waiter) -> None:
-        # The wait ended without the unit reaching us: timed out, killed, or hit by a Timeout.
-        try:
-            waiters.remove(waiter)
-        except ValueError:
-            # release() had already popped us and handed us a unit whose wake-up we will now
-            # ignore: pass the unit on. (``waiters`` is the deque we queued in; after a fork,
-            # _at_fork_reinit replaced it, so we are still found there and take nothing.)
-            self._handoffs -= 1
-            self._give()
+    def _pass_on(self, _unit: Any) -> None:
+        # A waiter refused the unit it was handed: it is free again.
+        Semaphore.release(self)
 
     def release(self, blocking: bool = True) -> bool:
         """Return one unit; if green threads wait, the first one gets it (on the hub's next turn).
 
         ``blocking`` is ignored (eventlet compatibility). Returns True.
         """
-        waiters = self._waiters
         # A negative counter (a GreenPool shrunk below its running count) must climb back to
         # zero before anyone waiting gets a unit.
-        if waiters and self.counter >= 0:
-            waiter = waiters.popleft()
-            self._handoffs += 1
-            waiter.hub._ready.append((waiter.switch, _HANDED))
-        else:
+        if self.counter < 0 or not self._waiters.wake_one(True):
             self.counter += 1
         return True
-
-    # One unit is free again from inside the semaphore (a waiter that left passing its unit on,
-    # _adjust): the plain release, which BoundedSemaphore's and Lock's checks must not stop.
-    _give = release
 
     def _adjust(self, delta: int) -> None:
         # Change the number of units by delta (may go negative), handing new units to waiters.
@@ -195,7 +137,7 @@ class Semaphore:
         self.counter += delta
         while self.counter > 0 and self._waiters:
             self.counter -= 1
-            self._give()
+            Semaphore.release(self)
 
     def __enter__(self) -> None:
         self.acquire()
@@ -207,8 +149,7 @@ class Semaphore:
     def _at_fork_reinit(self) -> None:
         """Reset to the initial value with no waiters (for ``os.fork`` in a child process)."""
         self.counter = self._original_value
-        self._waiters = deque()
-        self._handoffs = 0
+        self._waiters = WaitQueue()
 
 
 class BoundedSemaphore(Semaphore):
@@ -225,7 +166,7 @@ class BoundedSemaphore(Semaphore):
 
     def release(self, blocking: bool = True) -> bool:
         """Return one unit; raises ``ValueError`` if every unit is already free."""
-        if self.counter + self._handoffs >= self._original_value:
+        if self.counter + self._waiters.handing >= self._original_value:
             raise ValueError("Semaphore released too many times")
         return super().release(blocking)
 
@@ -243,7 +184,7 @@ class CappedSemaphore:
         limit: maximum count (>= count).
     """
 
-    __slots__ = ("_acquirers", "_dispatching", "_releasers", "count", "limit")
+    __slots__ = ("_acquirers", "_releasers", "count", "limit")
 
     def __init__(self, count: int, limit: int) -> None:
         if count < 0:
@@ -253,9 +194,11 @@ class CappedSemaphore:
             raise ValueError("'count' cannot be more than 'limit'")
         self.count = count
         self.limit = limit
-        self._acquirers: deque[Waiter] = deque()
-        self._releasers: deque[Waiter] = deque()
-        self._dispatching = False
+        # Invariants: acquirers wait only while count == 0, releasers only while count is at
+        # (or, after a refused hand-off with limit 0, above) limit; each side hands its unit
+        # straight to the other side's first waiter.
+        self._acquirers = WaitQueue()
+        self._releasers = WaitQueue()
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} at {id(self):#x} c={self.count} limit={self.limit} "
@@ -273,11 +216,11 @@ class CappedSemaphore:
 
     def locked(self) -> bool:
         """True if ``acquire(blocking=False)`` would fail right now."""
-        return self.count <= 0 or bool(self._acquirers)
+        return (self.count <= 0 or bool(self._acquirers)) and not self._releasers
 
     def bounded(self) -> bool:
         """True if ``release(blocking=False)`` would fail right now."""
-        return self.count >= self.limit or bool(self._releasers)
+        return (self.count >= self.limit or bool(self._releasers)) and not self._acquirers
 
     def acquire(self, blocking: bool = True, timeout: Optional[float] = None) -> bool:
         """Decrement the count, waiting while it is 0. Returns False on timeout/non-blocking.
@@ -286,74 +229,38 @@ class CappedSemaphore:
         """
         if timeout is not None:
             timeout = _check_timeout(blocking, timeout)
-        if self.count > 0 and not self._acquirers:
-            self.count -= 1
+        if not self._acquirers:
             if self._releasers:
-                self._schedule(self._releasers[0])
-            return True
+                # The count is at the limit and a release waits for room: its unit is ours
+                # (with limit 0 this is the rendezvous), and the count does not change.
+                self._releasers.wake_one(True)
+                return True
+            if self.count > 0:
+                self.count -= 1
+                return True
         if not blocking or (timeout is not None and timeout <= 0):
             return False
-        return self._wait(self._acquirers, self._releasers, timeout)
+        return self._acquirers.park(timeout, False, None, self._unit_back)  # type: ignore[no-any-return]
+
+    def _unit_back(self, _unit: Any) -> None:
+        # An acquirer refused its unit: hand it to the next one, or count it (above the limit
+        # if it came from a rendezvous; the next acquire takes it, releases wait meanwhile).
+        if not self._acquirers.wake_one(True):
+            self.count += 1
 
     def release(self, blocking: bool = True) -> bool:
         """Increment the count, waiting while it is at ``limit``; False if non-blocking fails."""
-        if self.count < self.limit and not self._releasers:
-            self.count += 1
+        if not self._releasers:
             if self._acquirers:
-                self._schedule(self._acquirers[0])
-            return True
+                self._acquirers.wake_one(True)
+                return True
+            if self.count < self.limit:
+                self.count += 1
+                return True
         if not blocking:
             return False
-        return self._wait(self._releasers, self._acquirers, None)
-
-    def _wait(self, mine: deque[Waiter], theirs: deque[Waiter], timeout: Optional[float]) -> bool:
-        waiter = Waiter()
-        mine.append(waiter)
-        if theirs:
-            # limit == 0 (or a dispatch pending): we may be able to pair with the other side.
-            self._schedule(waiter)
-        done = False
-        try:
-            done = bool(waiter.wait(timeout, False))
-        finally:
-            if not done:
-                try:
-                    mine.remove(waiter)
-                except ValueError:
-                    # Only a releaser paired with an acquirer is popped before it is woken:
-                    # its unit went across, so the release did happen.
-                    done = True
-        return done
-
-    def _schedule(self, waiter: Waiter) -> None:
-        if not self._dispatching:
-            self._dispatching = True
-            waiter.hub._ready.append((self._dispatch, ()))
-
-    def _dispatch(self) -> None:
-        # Runs on the hub. One hand-off per call (then re-queued) so that green threads
-        # cycling through this semaphore cannot starve the rest of the hub.
-        acquirers, releasers = self._acquirers, self._releasers
-        if acquirers and self.count > 0:
-            self.count -= 1
-            self._hand(acquirers)
-        elif releasers and self.count < self.limit:
-            self.count += 1
-            self._hand(releasers)
-        elif acquirers and releasers:
-            releaser = releasers.popleft()
-            self._hand(acquirers)
-            releaser.switch(True)
-        if (acquirers and (self.count > 0 or releasers)) or (
-                releasers and self.count < self.limit):
-            (acquirers or releasers)[0].hub._ready.append((self._dispatch, ()))
-        else:
-            self._dispatching = False
-
-    @staticmethod
-    def _hand(waiters: deque[Waiter]) -> None:
-        waiter = waiters.popleft()
-        waiter.switch(True)
+        # A release that was let through is done even if its timeout fired: no ``refused``.
+        return bool(self._releasers.park(None, False))
 
     def __enter__(self) -> None:
         self.acquire()

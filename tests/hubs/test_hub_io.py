@@ -193,7 +193,9 @@ def test_trampoline_from_hub_greenlet_raises(pair: tuple[socket.socket, socket.s
 
 def test_trampoline_on_closed_fd_does_not_hang() -> None:
     # epoll refuses the fd (EBADF), select reports IOClosed, poll reports it ready (POLLNVAL)
-    # so that the caller's retry fails with EBADF: never a hang.
+    # so that the caller's retry fails with EBADF: never a hang. The hub exists first, so the
+    # closed number is not reused by the hub's own wake-up descriptor.
+    get_hub()
     a, b = socket.socketpair()
     fd = a.fileno()
     a.close()

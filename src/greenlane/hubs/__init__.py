@@ -1,7 +1,11 @@
 """The hub: one event loop per OS thread, and the calls that wait on it.
 
 Same public names as ``eventlet.hubs``: ``get_hub``, ``use_hub``, ``get_default_hub``,
-``trampoline``, ``notify_close``, ``notify_opened``, ``IOClosed``, ``HubError``.
+``trampoline``, ``notify_close``, ``notify_opened``, ``IOClosed``, ``HubError``. Added:
+``WaitQueue``, the one parking primitive every blocking primitive is built on, and
+``BaseHub.call_threadsafe``, the one way to reach a hub from another OS thread or a signal
+handler. Code outside this package uses hubs only through these and the hub's public methods
+(``tests/test_layers.py`` checks it).
 
 Choosing a hub: ``use_hub()`` takes a short name (``"epolls"``, ``"poll"``, ``"selects"``,
 ``"kqueue"``), a module with a ``Hub`` class, a hub class, or a ``"pkg.mod:Class"`` string.
@@ -19,7 +23,17 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 from greenlet import getcurrent
 
 from greenlane.hubs import _context
-from greenlane.hubs.hub import READ, WRITE, BaseHub, FdListener, HubError, IOClosed
+from greenlane.hubs._waiter import Waiter
+from greenlane.hubs._waitqueue import WaitQueue
+from greenlane.hubs.hub import (
+    READ,
+    WRITE,
+    BaseHub,
+    FdListener,
+    HubError,
+    HubStatistics,
+    IOClosed,
+)
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -34,7 +48,10 @@ __all__ = [
     "BaseHub",
     "FdListener",
     "HubError",
+    "HubStatistics",
     "IOClosed",
+    "WaitQueue",
+    "Waiter",
     "get_default_hub",
     "get_hub",
     "notify_close",

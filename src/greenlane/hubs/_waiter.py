@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from greenlet import getcurrent, greenlet
 
-from greenlane.hubs import _context, get_hub
+from greenlane.hubs import _context
 
 if TYPE_CHECKING:
     from greenlane.hubs.hub import BaseHub
@@ -34,7 +34,13 @@ class Waiter:
 
     def __init__(self, hub: Optional[BaseHub] = None) -> None:
         self.greenlet: Optional[greenlet] = None
-        self.hub = hub or _context.current.hub or get_hub()
+        if hub is None:
+            hub = _context.current.hub
+            if hub is None:
+                from greenlane.hubs import get_hub
+
+                hub = get_hub()
+        self.hub = hub
         self.woken = False
 
     def wait(self, timeout: Optional[float] = None, expired: Any = None) -> Any:
@@ -75,7 +81,7 @@ class Waiter:
 
     def wake(self, value: Any = None) -> None:
         """Queue ``switch(value)`` on the hub (the usual way for a waker to call it)."""
-        self.hub._ready.append((self.switch, (value,)))
+        self.hub.push_ready((self.switch, (value,)))
 
     @property
     def parked(self) -> bool:

@@ -25,6 +25,7 @@ import errno
 import select
 from typing import Any, Callable, Iterable, Optional
 
+from greenlane import _originals as real
 from greenlane.hubs.hub import BaseHub
 
 __all__ = ["Hub", "is_available"]
@@ -38,7 +39,7 @@ if hasattr(select, "epoll"):
 
 def is_available() -> bool:
     """True where ``select.epoll`` exists (Linux)."""
-    return hasattr(select, "epoll")
+    return real.epoll is not None
 
 
 class Hub(BaseHub):
@@ -51,7 +52,8 @@ class Hub(BaseHub):
         self.READ_MASK = (select.EPOLLIN | select.EPOLLPRI | _EPOLLRDHUP | select.EPOLLHUP
                           | select.EPOLLERR)
         self.WRITE_MASK = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
-        self.poll = select.epoll()
+        assert real.epoll is not None, "epolls.Hub needs Linux's epoll"
+        self.poll: select.epoll = real.epoll()
         self._registered: set[int] = set()
         # The poller's own method: no Python frame per loop turn. EINTR is retried inside it
         # (PEP 475); wait() handles InterruptedError all the same.

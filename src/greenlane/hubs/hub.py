@@ -28,16 +28,17 @@ import errno
 import heapq
 import itertools
 import sys
-import time
 import traceback
 from collections import deque
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
+from greenlane import _originals as real
+from greenlane.hubs._wakeup import Wakeup
 from greenlane.hubs.timer import LocalTimer, Timer
 
-__all__ = ["READ", "WRITE", "BaseHub", "FdListener", "HubError", "IOClosed"]
+__all__ = ["READ", "WRITE", "BaseHub", "FdListener", "HubError", "HubStatistics", "IOClosed"]
 
 READ = "read"
 WRITE = "write"
@@ -59,6 +60,21 @@ class IOClosed(IOError):
 
 class HubError(RuntimeError):
     """An internal error in greenlane's hub; please report it."""
+
+
+class HubStatistics(NamedTuple):
+    """What ``BaseHub.statistics()`` reports: work queued on the hub right now."""
+
+    ready: int
+    """Callbacks queued to run on the next turns (spawned green threads, wake-ups)."""
+    timers: int
+    """Timers scheduled and neither fired nor cancelled."""
+    readers: int
+    """Listeners waiting for an fd to become readable."""
+    writers: int
+    """Listeners waiting for an fd to become writable."""
+    threadsafe: int
+    """Callbacks handed over by ``call_threadsafe`` and not yet moved to the ready queue."""
 
 
 class FdListener:
@@ -134,11 +150,18 @@ class BaseHub:
     LEVEL_TRIGGERED = True
 
     def __init__(self, clock: Optional[Callable[[], float]] = None) -> None:
-        self.clock: Callable[[], float] = clock or time.monotonic
+        self.clock: Callable[[], float] = clock or real.monotonic
         self._root = _root_greenlet()
         self.greenlet = greenlet(self._loop, parent=self._root)
         # (function, arguments); the arguments are any sequence (sleep(0) passes a list).
         self._ready: deque[tuple[Callable[..., Any], Sequence[Any]]] = deque()
+        self.push_ready: Callable[[tuple[Callable[..., Any], Sequence[Any]]], None] = (
+            self._ready.append)
+        """Queue ``(fn, args)`` to be called as ``fn(*args)`` on a coming turn of the loop.
+
+        The hot-path form of ``schedule_ready``: a cached bound method that takes a prepared
+        tuple, so that primitives waking a green thread pay one call and no packing.
+        """
         self.timers: list[tuple[float, int, Timer]] = []
         self.timers_canceled = 0
         self._seq = itertools.count()
@@ -151,6 +174,18 @@ class BaseHub:
         self.debug_blocking_resolution = 1.0
         self.prevent_multiple_readers = True
         self.exception_reporter: Callable[[str, Any], None] = self._print_exception
+        self.listener_hook: Optional[Callable[[FdListener], Any]] = None
+        """Debug hook: called with every FdListener the hub creates (``greenlane.debug``)."""
+        self.timer_hook: Optional[Callable[[Timer], Any]] = None
+        """Debug hook: called with every Timer scheduled with a positive delay."""
+        self.debug_state: Any = None
+        """Where debugging tools keep their per-hub state (``greenlane.debug`` does)."""
+        # Thread-safe hand-over: other OS threads append here and signal the wake-up channel.
+        self._threadsafe: deque[tuple[Callable[..., Any], Sequence[Any]]] = deque()
+        self._signalled = False
+        self._wakeup: Optional[Wakeup] = Wakeup()
+        self._wakeup_armed = False
+        self._thread_ident = real.get_ident()
         # What wait() calls to poll: a backend may put its poller's own method here to save a
         # Python frame per loop turn (see epolls.py).
         self._poll: Callable[[float], Iterable[tuple[int, int]]] = self._poller_poll
@@ -186,16 +221,105 @@ class BaseHub:
         """
         hub_greenlet = self.greenlet
         if hub_greenlet.dead:
-            # The loop's greenlet was killed; a fresh one picks up where it left off.
-            hub_greenlet = self.greenlet = greenlet(self._loop, parent=self._root)
+            hub_greenlet = self.ensure_loop()
         elif getcurrent() is hub_greenlet:
             raise RuntimeError("cannot switch to the hub from the hub: a blocking call was "
                                "made from a hub callback")
         return hub_greenlet.switch()
 
+    def ensure_loop(self) -> greenlet:
+        """The hub's loop greenlet, replaced by a fresh one if it was killed.
+
+        Code that switches to ``hub.greenlet`` itself (the hot paths of ``sleep`` and the
+        wait queue) calls this when it finds the greenlet dead; the new loop picks up the
+        ready queue, timers and listeners where the old one left them.
+        """
+        hub_greenlet = self.greenlet
+        if hub_greenlet.dead:
+            hub_greenlet = self.greenlet = greenlet(self._loop, parent=self._root)
+        return hub_greenlet
+
     def schedule_ready(self, fn: Callable[..., Any], *args: Any) -> None:
         """Call ``fn(*args)`` from the hub as soon as possible, after work already queued."""
         self._ready.append((fn, args))
+
+    def cancel_ready(self, entry: tuple[Callable[..., Any], Sequence[Any]]) -> bool:
+        """Take ``entry`` (the very tuple given to ``push_ready``) off the ready queue.
+
+        O(length of the queue): for rare paths, such as a green thread that queued its own
+        resumption and was then interrupted by an exception. False if it already ran.
+        """
+        ready = self._ready
+        # By identity: another entry may compare equal (the same greenlet's switch).
+        for i, queued in enumerate(ready):
+            if queued is entry:
+                del ready[i]
+                return True
+        return False
+
+    def call_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` on this hub's thread soon; callable from *any* OS thread.
+
+        Also safe from a signal handler, and from the hub's own thread. The call joins the
+        ready queue on the hub's next turn, so a hub blocked in its poller wakes up for it;
+        an exception it raises is reported as for any callback. Calls made from one thread
+        run in the order they were made. Costs nothing while unused: the hub polls one more
+        descriptor, which only becomes readable when this is called.
+
+        Raises:
+            HubError: the hub was closed (its thread has ended).
+        """
+        self._threadsafe.append((fn, args))
+        if not self._signalled:
+            self._signalled = True
+            wakeup = self._wakeup
+            if wakeup is None:
+                raise HubError(f"call_threadsafe({fn!r}) on a closed hub")
+            wakeup.signal()
+
+    def _arm_wakeup(self) -> None:
+        wakeup = self._wakeup
+        if wakeup is None:
+            raise HubError("the hub was closed")
+        self._poller_register(wakeup.fileno, READ, True)
+        self._wakeup_armed = True
+
+    def _take_threadsafe(self) -> None:
+        # Drain, then clear the flag, then empty the deque. A call appending before the deque
+        # is empty is taken now; one appending later finds the flag clear and signals again
+        # (or another caller that set the flag after the drain signals). Clearing before the
+        # drain would lose a wake-up: the drain could swallow the signal of a caller that set
+        # the flag after it was cleared, leaving the flag set with nothing pending.
+        wakeup = self._wakeup
+        if wakeup is not None:
+            wakeup.drain()
+        self._signalled = False
+        pending = self._threadsafe
+        push = self._ready.append
+        while pending:
+            push(pending.popleft())
+
+    def forget_fd(self, fileno: int) -> None:
+        """Drop the poller's registration of ``fileno`` without waking anyone.
+
+        For a descriptor that is about to be closed or handed to code that does not use the
+        hub (``notify_close`` also wakes the waiters; this only forgets the registration).
+        """
+        self._poller_forget(fileno)
+
+    def statistics(self) -> HubStatistics:
+        """How much work is queued on the hub right now (see ``HubStatistics``)."""
+        return HubStatistics(
+            ready=len(self._ready),
+            timers=self.get_timers_count(),
+            readers=len(self.get_readers()),
+            writers=len(self.get_writers()),
+            threadsafe=len(self._threadsafe),
+        )
+
+    def pending_callbacks(self) -> list[tuple[Callable[..., Any], Sequence[Any]]]:
+        """A snapshot of the ready queue (for tests and debugging)."""
+        return list(self._ready)
 
     # ------------------------------------------------------------------ fd listeners
     def add(
@@ -227,6 +351,9 @@ class BaseHub:
             )
         else:
             self.secondaries[evtype].setdefault(fileno, []).append(listener)
+        hook = self.listener_hook
+        if hook is not None:
+            hook(listener)
         try:
             self._poller_register(fileno, evtype, rearm)
         except PermissionError:
@@ -248,9 +375,9 @@ class BaseHub:
         """
         loop = self.greenlet
         bucket = self.listeners[evtype]
-        if fileno in bucket or current is loop or loop.dead:
-            # A second waiter (an error, or a secondary), a call from the hub or a dead loop:
-            # the general path deals with each.
+        if fileno in bucket or current is loop or loop.dead or self.listener_hook is not None:
+            # A second waiter (an error, or a secondary), a call from the hub, a dead loop or a
+            # debug hook: the general path deals with each.
             listener = self.add(evtype, fileno, current.switch, current.throw, None, False)
             try:
                 return self.switch()
@@ -379,6 +506,9 @@ class BaseHub:
         """Schedule ``timer`` to fire ``timer.seconds`` from now."""
         timer.hub = self
         heapq.heappush(self.timers, (self.clock() + timer.seconds, next(self._seq), timer))
+        hook = self.timer_hook
+        if hook is not None:
+            hook(timer)
         return timer
 
     def schedule_call_global(self, seconds: float, cb: Callable[..., Any], *args: Any,
@@ -443,6 +573,8 @@ class BaseHub:
             raise RuntimeError("the hub is already running")
         self.running = True
         self.stopping = False
+        if not self._wakeup_armed:
+            self._arm_wakeup()
         ready = self._ready
         popleft = ready.popleft
         heap = self.timers
@@ -513,6 +645,10 @@ class BaseHub:
                     append(listener)
                     if more_readers and fileno in more_readers:
                         fired.extend(more_readers[fileno])
+                elif self._wakeup is not None and fileno == self._wakeup.fileno:
+                    # Checked only where no listener matched: free on the common path.
+                    self._take_threadsafe()
+                    continue
                 elif self.LEVEL_TRIGGERED:
                     self._poller_disarm(fileno, READ)
             if mask & write_mask:
@@ -593,13 +729,20 @@ class BaseHub:
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
-        """Release the poller; the hub must not be used afterwards."""
+        """Release the poller and the wake-up channel; the hub must not be used afterwards."""
         self._poller_close()
+        self._close_wakeup()
+
+    def _close_wakeup(self) -> None:
+        wakeup, self._wakeup = self._wakeup, None
+        if wakeup is not None:
+            wakeup.close()
 
     def _after_fork_in_child(self) -> None:
         # The child shares the parent's epoll/kqueue object: never touch its registrations,
-        # just let go of our descriptor.
+        # just let go of our descriptors.
         self._poller_close()
+        self._close_wakeup()
 
     def __repr__(self) -> str:
         return (f"<{type(self).__module__}.{type(self).__name__} running={self.running} "

@@ -1,20 +1,19 @@
-"""Hub on ``selectors.PollSelector`` (level-triggered; see ``_selector.py``)."""
+"""Hub on ``poll(2)`` (level-triggered; see ``_selector.py``)."""
 
 from __future__ import annotations
 
-import selectors
-
-from greenlane.hubs._selector import SelectorHub
+from greenlane import _originals as real
+from greenlane.hubs._selector import PollPoller, SelectorHub
 
 __all__ = ["Hub", "is_available"]
 
 
 def is_available() -> bool:
     """True where ``select.poll`` exists on this platform."""
-    return hasattr(selectors, "PollSelector")
+    return real.poll is not None
 
 
 class Hub(SelectorHub):
-    """Level-triggered hub on ``selectors.PollSelector``."""
+    """Level-triggered hub on ``poll(2)``."""
 
-    selector_class = getattr(selectors, "PollSelector", selectors.SelectSelector)
+    poller_class = PollPoller

@@ -1,20 +1,19 @@
-"""Hub on ``selectors.SelectSelector`` (level-triggered; see ``_selector.py``)."""
+"""Hub on ``select(2)`` (level-triggered; see ``_selector.py``): works everywhere, but only
+with descriptors below ``FD_SETSIZE`` (usually 1024)."""
 
 from __future__ import annotations
 
-import selectors
-
-from greenlane.hubs._selector import SelectorHub
+from greenlane.hubs._selector import SelectorHub, SelectPoller
 
 __all__ = ["Hub", "is_available"]
 
 
 def is_available() -> bool:
-    """True where ``select.select`` exists on this platform."""
+    """True: ``select.select`` exists on every platform."""
     return True
 
 
 class Hub(SelectorHub):
-    """Level-triggered hub on ``selectors.SelectSelector``."""
+    """Level-triggered hub on ``select(2)``."""
 
-    selector_class = getattr(selectors, "SelectSelector", selectors.SelectSelector)
+    poller_class = SelectPoller
