@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test test-pypy lint typecheck bench clean venv
+.PHONY: run test test-with test-pypy lint typecheck bench clean venv
 
 venv: $(STAMP)
 
@@ -24,18 +24,24 @@ test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m mypy
 
-# PyPy >= 7.3.7 is supported: run the suite there too (Debian's pypy3 ships its own greenlet).
+# The same suite on another interpreter, in its own venv (.venv-cpython312, .venv-pypy39, ...):
+#   make test-with PY=/root/.pyenv/versions/3.12.1/bin/python
+# PyPy >= 7.3.7 is supported; Debian's pypy3 ships its own greenlet.
+test-with:
+	@test -n "$(PY_UNDER_TEST)" || { echo "usage: make test-with PY_UNDER_TEST=/path/to/python" >&2; exit 2; }
+	venv=.venv-$$($(PY_UNDER_TEST) -c 'import platform, sys; print(platform.python_implementation().lower() + "%d%d" % sys.version_info[:2])'); \
+	test -x $$venv/bin/python || $(PY_UNDER_TEST) -m venv $$venv; \
+	$$venv/bin/python -m pip install -q --upgrade pip && \
+	$$venv/bin/python -m pip install -q -e '.[test]' ./examples/hello-app && \
+	$$venv/bin/python -m pytest $(PYTEST_ARGS)
+
 PYPY ?= pypy3
-PYPY_VENV ?= .venv-pypy
 test-pypy:
-	test -x $(PYPY_VENV)/bin/python || $(PYPY) -m venv $(PYPY_VENV)
-	$(PYPY_VENV)/bin/python -m pip install -q --upgrade pip
-	$(PYPY_VENV)/bin/python -m pip install -q -e . pytest pytest-timeout hypothesis flask werkzeug ./examples/hello-app
-	$(PYPY_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) test-with PY_UNDER_TEST=$(PYPY)
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) $(PYPY_VENV) build dist src/*.egg-info
+	rm -rf $(VENV) .venv-* build dist src/*.egg-info

@@ -114,11 +114,9 @@ class Semaphore:
             return True
         if not blocking or (timeout is not None and timeout <= 0):
             return False
-        return self._waiters.park(timeout, False, None, self._pass_on)  # type: ignore[no-any-return]
-
-    def _pass_on(self, _unit: Any) -> None:
-        # A waiter refused the unit it was handed: it is free again.
-        Semaphore.release(self)
+        # The unit handed over is the semaphore itself, so that a refused one comes back to
+        # the plain function below with no bound method allocated per wait.
+        return self._waiters.park(timeout, False, None, _unit_refused) is not False
 
     def release(self, blocking: bool = True) -> bool:
         """Return one unit; if green threads wait, the first one gets it (on the hub's next turn).
@@ -127,7 +125,7 @@ class Semaphore:
         """
         # A negative counter (a GreenPool shrunk below its running count) must climb back to
         # zero before anyone waiting gets a unit.
-        if self.counter < 0 or not self._waiters.wake_one(True):
+        if self.counter < 0 or not self._waiters.wake_one(self):
             self.counter += 1
         return True
 
@@ -150,6 +148,12 @@ class Semaphore:
         """Reset to the initial value with no waiters (for ``os.fork`` in a child process)."""
         self.counter = self._original_value
         self._waiters = WaitQueue()
+
+
+def _unit_refused(sem: Semaphore) -> None:
+    # A waiter refused the unit it was handed: it is free again (the plain release, which
+    # BoundedSemaphore's and Lock's over-release checks must not stop).
+    Semaphore.release(sem)
 
 
 class BoundedSemaphore(Semaphore):

@@ -116,7 +116,7 @@ class GreenSSLSocket(_stdssl.SSLSocket):
     suppress_ragged_eofs: bool
 
     @classmethod
-    def _create(cls, sock: Any, server_side: bool = False,  # type: ignore[override]
+    def _create(cls, sock: Any, server_side: bool = False,
                 do_handshake_on_connect: bool = True, suppress_ragged_eofs: bool = True,
                 server_hostname: Optional[str] = None, context: Any = None,
                 session: Any = None) -> GreenSSLSocket:
@@ -147,7 +147,7 @@ class GreenSSLSocket(_stdssl.SSLSocket):
         return self._green_timeout != 0.0
 
     @property
-    def timeout(self) -> Optional[float]:  # type: ignore[override]
+    def timeout(self) -> Optional[float]:
         """The green timeout, as ``gettimeout()`` returns it."""
         return self._green_timeout
 
@@ -173,7 +173,7 @@ class GreenSSLSocket(_stdssl.SSLSocket):
         self._check_connected()  # type: ignore[attr-defined]
         self._handshake_pending = False
         timeout = self._green_timeout
-        sslobj = self._sslobj  # type: ignore[attr-defined]
+        sslobj = self._sslobj
         if timeout == 0.0:
             if not block:
                 sslobj.do_handshake()
@@ -228,7 +228,7 @@ class GreenSSLSocket(_stdssl.SSLSocket):
     def sendall(self, data: Any, flags: int = 0) -> None:
         """Send all of ``data``; the timeout bounds the whole call."""
         self._finish_handshake()
-        if self._sslobj is not None and flags != 0:  # type: ignore[attr-defined]
+        if self._sslobj is not None and flags != 0:
             raise ValueError(f"non-zero flags not allowed in calls to sendall() on {type(self)}")
         timeout = self._green_timeout
         if timeout == 0.0:
@@ -258,10 +258,10 @@ class GreenSSLSocket(_stdssl.SSLSocket):
     def _green_connect(self, address: Any, connect_ex: bool) -> Optional[int]:
         if self.server_side:
             raise ValueError("can't connect in server-side mode")
-        if self._connected or self._sslobj is not None:  # type: ignore[attr-defined]
+        if self._connected or self._sslobj is not None:
             raise ValueError("attempt to connect already-connected SSLSocket!")
         self._sslobj = self.context._wrap_socket(  # type: ignore[attr-defined]
-            self, False, self.server_hostname, owner=self, session=self._session)  # type: ignore[attr-defined]
+            self, False, self.server_hostname, owner=self, session=self._session)
         try:
             rc: Optional[int] = None
             try:
@@ -289,7 +289,7 @@ class GreenSSLSocket(_stdssl.SSLSocket):
         """Like ``connect``, but return an errno instead of raising for connection errors."""
         return self._green_connect(address, True) or 0
 
-    def accept(self) -> tuple[GreenSSLSocket, Any]:  # type: ignore[override]
+    def accept(self) -> tuple[GreenSSLSocket, Any]:
         """Accept a connection; its handshake runs on first use (see the module docstring)."""
         try:
             fd, addr = _CSocket._accept(self)
@@ -308,7 +308,7 @@ class GreenSSLSocket(_stdssl.SSLSocket):
     def unwrap(self) -> Any:
         """Send and await close_notify; return the socket, now speaking plain TCP."""
         self._finish_handshake()
-        sslobj = self._sslobj  # type: ignore[attr-defined]
+        sslobj = self._sslobj
         if not sslobj:
             raise ValueError("No SSL wrapper around " + str(self))
         try:
@@ -324,7 +324,7 @@ class GreenSSLSocket(_stdssl.SSLSocket):
         return result
 
     # ------------------------------------------------------------------ handshake results
-    def getpeercert(self, binary_form: bool = False) -> Any:  # type: ignore[override]
+    def getpeercert(self, binary_form: bool = False) -> Any:
         """The peer's certificate (runs a pending handshake first)."""
         self._finish_handshake()
         return super().getpeercert(binary_form)

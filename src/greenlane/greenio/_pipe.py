@@ -140,22 +140,22 @@ class GreenFileIO(io.RawIOBase):
 
     def fileno(self) -> int:
         """The descriptor number."""
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         return self._fd
 
     def readable(self) -> bool:
         """Whether the file was opened for reading."""
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         return self._readable
 
     def writable(self) -> bool:
         """Whether the file was opened for writing."""
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         return self._writable
 
     def seekable(self) -> bool:
         """False for pipes, sockets and terminals."""
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         if self._seekable is None:
             try:
                 os.lseek(self._fd, 0, os.SEEK_CUR)
@@ -166,7 +166,7 @@ class GreenFileIO(io.RawIOBase):
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         """Move the file position (regular files only)."""
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         return os.lseek(self._fd, offset, whence)
 
     def tell(self) -> int:
@@ -182,12 +182,12 @@ class GreenFileIO(io.RawIOBase):
 
     def isatty(self) -> bool:
         """Whether the descriptor is a terminal."""
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         return os.isatty(self._fd)
 
-    def readinto(self, buffer: Any) -> int:  # type: ignore[override]
+    def readinto(self, buffer: Any) -> int:
         """Read into ``buffer``; return the count (0 at end of file)."""
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         if not self._readable:
             raise io.UnsupportedOperation("File not open for reading")
         fd = self._fd
@@ -206,9 +206,9 @@ class GreenFileIO(io.RawIOBase):
                 return b"".join(chunks)
             chunks.append(chunk)
 
-    def write(self, data: Any) -> int:  # type: ignore[override]
+    def write(self, data: Any) -> int:
         """Write what the descriptor takes (at least one byte); return the count."""
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         if not self._writable:
             raise io.UnsupportedOperation("File not open for writing")
         fd = self._fd

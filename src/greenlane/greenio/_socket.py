@@ -152,7 +152,7 @@ def _notify_close(fileno: int) -> None:
         if fileno in listeners[READ] or fileno in listeners[WRITE]:
             hub.notify_close(fileno)
         else:
-            hub._poller_forget(fileno)
+            hub.forget_fd(fileno)
 
 
 # A descriptor number fresh from the kernel: whatever the hub knew of it belonged to a file that
@@ -454,7 +454,7 @@ class GreenSocket:
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         """Receive up to ``bufsize`` bytes; b"" means the peer closed its side."""
         try:
-            return self._recv(bufsize, flags)  # type: ignore[no-any-return]
+            return self._recv(bufsize, flags)
         except BlockingIOError:
             if self.act_non_blocking:
                 raise
@@ -464,7 +464,7 @@ class GreenSocket:
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
         """Receive into ``buffer`` (up to ``nbytes``, 0: its size); return the count."""
         try:
-            return self._recv_into(buffer, nbytes, flags)  # type: ignore[no-any-return]
+            return self._recv_into(buffer, nbytes, flags)
         except BlockingIOError:
             if self.act_non_blocking:
                 raise
@@ -501,7 +501,7 @@ class GreenSocket:
     def send(self, data: Any, flags: int = 0) -> int:
         """Send what the kernel takes at once (at least one byte); return the count."""
         try:
-            return self._send(data, flags)  # type: ignore[no-any-return]
+            return self._send(data, flags)
         except BlockingIOError:
             if self.act_non_blocking:
                 raise

@@ -53,13 +53,13 @@ class _Entry:
         self.handed = False
         self.value: Any = None
 
-    def resume(self, value: Any) -> None:
+    def resume(self) -> None:
         # Runs on the hub. A green thread that left the wait (Timeout, kill, its own timeout)
         # cleared ``greenlet``; the wake-up is then dropped.
         g = self.greenlet
         if g is not None:
             self.greenlet = None
-            g.switch(value)
+            g.switch(self.value)
 
     def expire(self) -> None:
         g = self.greenlet
@@ -68,30 +68,30 @@ class _Entry:
             g.switch(_EXPIRED)
 
 
-class WaitQueue:
+_new_entry = object.__new__
+_current = _context.current
+
+
+class WaitQueue(deque):  # type: ignore[type-arg]
     """A first-come-first-served queue of parked green threads (trio's ParkingLot).
 
-    ``len(q)`` is the number of green threads parked; ``handing`` counts those that were
-    handed a value and have not resumed yet (they count as waiting for the primitive's
-    bookkeeping: a unit on its way to a waiter is neither free nor held).
+    ``len(q)`` and ``bool(q)`` tell how many green threads are parked; ``handing`` counts
+    those that were handed a value and have not resumed yet (they count as waiting for the
+    primitive's bookkeeping: a unit on its way to a waiter is neither free nor held).
 
+    It is a ``deque`` of opaque entries so that ``len``/``bool``, which primitives test on
+    every operation, cost no Python-level call; use only the methods documented here.
     Use from the hub's own thread only, like every green primitive.
     """
 
-    __slots__ = ("_parked", "handing")
+    __slots__ = ("handing",)
 
     def __init__(self) -> None:
-        self._parked: deque[_Entry] = deque()
+        super().__init__()
         self.handing = 0
 
-    def __len__(self) -> int:
-        return len(self._parked)
-
-    def __bool__(self) -> bool:
-        return bool(self._parked)
-
     def __repr__(self) -> str:
-        return f"<WaitQueue parked={len(self._parked)} handing={self.handing}>"
+        return f"<WaitQueue parked={len(self)} handing={self.handing}>"
 
     def park(self, timeout: Optional[float] = None, expired: Any = None, payload: Any = None,
              refused: Optional[Callable[[Any], Any]] = None) -> Any:
@@ -112,7 +112,7 @@ class WaitQueue:
         Raises:
             RuntimeError: called from the hub's own greenlet (it would wait on itself).
         """
-        hub = _context.current.hub
+        hub = _current.hub
         if hub is None:
             from greenlane.hubs import get_hub
 
@@ -122,8 +122,14 @@ class WaitQueue:
         if current is loop:
             raise RuntimeError("a blocking call was made from the hub's own greenlet (from a "
                                "hub callback): it would wait for itself")
-        entry = _Entry(current, hub, payload)
-        self._parked.append(entry)
+        # _Entry's fields set here rather than by an __init__: one Python frame less on the
+        # contended path of every lock and queue.
+        entry = _new_entry(_Entry)
+        entry.greenlet = current
+        entry.hub = hub
+        entry.payload = payload
+        entry.handed = False
+        self.append(entry)
         timer = None if timeout is None else hub.schedule_call_global(timeout, entry.expire)
         try:
             if loop.dead:
@@ -159,7 +165,7 @@ class WaitQueue:
 
     def _remove(self, entry: _Entry) -> None:
         try:
-            self._parked.remove(entry)
+            self.remove(entry)
         except ValueError:
             pass  # wake_all took the whole queue
 
@@ -169,14 +175,13 @@ class WaitQueue:
         It resumes on the hub's next turn with ``park`` returning ``value`` (or refuses it,
         see ``park``). Never switches: the caller goes on at once.
         """
-        parked = self._parked
-        if not parked:
+        if not self:
             return False
-        entry = parked.popleft()
+        entry = self.popleft()
         entry.handed = True
         entry.value = value
         self.handing += 1
-        entry.hub.push_ready((entry.resume, (value,)))
+        entry.hub.push_ready((entry.resume, ()))
         return True
 
     def pop_payload(self, value: Any = None) -> Any:
@@ -185,32 +190,31 @@ class WaitQueue:
         Raises:
             IndexError: no green thread is parked.
         """
-        entry = self._parked.popleft()
+        entry = self.popleft()
         entry.handed = True
         entry.value = value
         self.handing += 1
-        entry.hub.push_ready((entry.resume, (value,)))
+        entry.hub.push_ready((entry.resume, ()))
         return entry.payload
 
     def peek_payload(self) -> Any:
         """The ``payload`` of the green thread parked longest (IndexError if none)."""
-        return self._parked[0].payload
+        return self[0].payload
 
     def wake_all(self, value: Any = None) -> int:
         """Hand ``value`` to every parked green thread; return how many there were."""
-        parked = self._parked
-        count = len(parked)
+        count = len(self)
         if count:
-            self._parked = deque()
-            args = (value,)
-            for entry in parked:
+            popleft = self.popleft
+            for _ in range(count):
+                entry = popleft()
                 entry.handed = True
                 entry.value = value
-                entry.hub.push_ready((entry.resume, args))
+                entry.hub.push_ready((entry.resume, ()))
             self.handing += count
         return count
 
-    def clear(self) -> None:
+    def forget_all(self) -> None:
         """Forget every parked green thread without waking it (after ``os.fork``)."""
-        self._parked = deque()
+        super().clear()
         self.handing = 0
