@@ -4,9 +4,10 @@
   no other exception, ever (anything else is a bug, per errors.py).
 * Feeding: a message fed whole and fed one byte at a time gives the same events, or the same
   error status.
-* Strictness: generated field values, Content-Length values, Transfer-Encoding values and
-  chunk-size lines are accepted exactly when an independent oracle, written from the RFC text,
-  says they are valid.
+* Strictness: generated request-targets, field values, Content-Length values,
+  Transfer-Encoding values, chunk-size lines, trailer fields and leading empty lines are
+  accepted exactly when an independent oracle, written from the RFC text and greenlane's
+  documented policy (not from the parser's regexes or tables), says they are valid.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from greenlane._http1 import (
     RemoteProtocolError,
     Request,
     ServerConnection,
+    parse_content_length,
 )
 
 from ._helpers import Result, drain, feed_bytewise, feed_whole, merge_data
@@ -108,13 +110,19 @@ TOKEN_CHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN
 tokens = st.text(alphabet=TOKEN_CHARS, min_size=1, max_size=8)
 vchars = st.text(alphabet=[chr(c) for c in range(0x21, 0x7F)], min_size=1, max_size=12)
 targets = st.text(alphabet="/abc%20?=&.-_~", min_size=1, max_size=20).map(lambda t: "/" + t)
+absolute_targets = st.tuples(st.sampled_from(["http", "https", "HTTP"]),
+                             st.sampled_from(["example.com", "h:8080", "[::1]", "a.b:"]),
+                             st.sampled_from(["", "/", "?q", "/p?x=1"]) | targets
+                             ).map(lambda t: f"{t[0]}://{t[1]}{t[2]}")
 
 
 @st.composite
 def valid_requests(draw: st.DrawFn) -> bytes:
     method = draw(st.sampled_from(["GET", "POST", "PUT", "HEAD", "OPTIONS", "X-CUSTOM"]))
     version = draw(st.sampled_from(["1.0", "1.1"]))
-    lines = [f"{method} {draw(targets)} HTTP/{version}"]
+    forms = [targets, absolute_targets] + ([st.just("*")] if method == "OPTIONS" else [])
+    target = draw(st.one_of(forms))
+    lines = [f"{method} {target} HTTP/{version}"]
     if version == "1.1" or draw(st.booleans()):
         lines.append("Host: " + draw(st.sampled_from(["x", "example.com:80", "[::1]"])))
     for _ in range(draw(st.integers(0, 4))):
@@ -146,7 +154,8 @@ def valid_requests(draw: st.DrawFn) -> bytes:
             payload += b"X-Trailer: t\r\n"
         payload += b"\r\n"
     head = "\r\n".join(lines).encode("latin-1") + b"\r\n\r\n"
-    return head + payload
+    # RFC 9112 2.2: one empty line before the request line is ignored.
+    return draw(st.sampled_from([b"", b"\r\n"])) + head + payload
 
 
 def mutate(data: bytes, edits: List[Tuple[int, int, bytes]]) -> bytes:
@@ -259,13 +268,15 @@ def test_whitespace_before_colon_or_obs_fold_is_rejected(lead: str, name: str,
 
 
 def content_length_oracle(values: List[str]) -> Optional[int]:
-    """RFC 9110 8.6: 1*DIGIT; repeats (fields or list elements) must all be identical."""
-    items = [item.strip(" \t") for v in values for item in v.split(",")]
-    if not all(re.fullmatch(r"[0-9]{1,19}", item) for item in items):
+    """RFC 9110 8.6: Content-Length = 1*DIGIT (greenlane caps it at 19 digits); greenlane's
+    policy (headers.py rule 4): exactly one field, so no list and no repeated field, even with
+    identical values."""
+    if len(values) != 1:
         return None
-    if len(set(items)) != 1:
+    value = values[0]
+    if not 1 <= len(value) <= 19 or any(c not in "0123456789" for c in value):
         return None
-    return int(items[0])
+    return int(value)
 
 
 @FUZZ
@@ -282,6 +293,12 @@ def test_content_length_variants(values: List[str]) -> None:
     else:
         assert isinstance(result, list), (values, result)
         assert type(result[0]) is Request and result[0].content_length == expected
+    # The public rule agrees with the parser for a single value.
+    if len(values) == 1:
+        try:
+            assert parse_content_length(values[0]) == expected, values
+        except ValueError:
+            assert expected is None, values
 
 
 CODINGS = ["chunked", "Chunked", "CHUNKED", "gzip", "identity", "deflate", "compress", "x",
@@ -334,3 +351,161 @@ def test_chunk_size_line_variants(size_line: str) -> None:
         conn.receive_data(head + body)
         assert type(conn.next_event()) is Request
         assert conn.next_event() is NEED_DATA
+
+
+# -- request-target forms (RFC 9112 3.2) ---------------------------------------------------------
+
+_UNRESERVED_SUBDELIMS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                            "-._~!$&'()*+,;=")
+_HEX = set("0123456789abcdefABCDEF")
+
+
+def host_oracle(host: str) -> bool:
+    """RFC 3986 3.2.2, non-empty (RFC 9110 4.2.1): an IP-literal in brackets (an IPv6 address
+    checked for its alphabet only, or IPvFuture = "v" 1*HEXDIG "." 1*( unreserved /
+    sub-delims / ":" )), or a reg-name of unreserved / sub-delims / %HH."""
+    if host.startswith("["):
+        if len(host) < 3 or not host.endswith("]"):
+            return False
+        inner = host[1:-1]
+        if inner[0] in "vV":
+            version, dot, rest = inner[1:].partition(".")
+            return (bool(version) and set(version) <= _HEX and bool(dot) and bool(rest)
+                    and set(rest) <= _UNRESERVED_SUBDELIMS | {":"})
+        return set(inner) <= _HEX | set(":.")
+    if not host:
+        return False
+    i = 0
+    while i < len(host):
+        if host[i] == "%":
+            if not (len(host[i + 1:i + 3]) == 2 and set(host[i + 1:i + 3]) <= _HEX):
+                return False
+            i += 3
+        elif host[i] in _UNRESERVED_SUBDELIMS:
+            i += 1
+        else:
+            return False
+    return True
+
+
+def authority_oracle(authority: str, port_required: bool) -> bool:
+    """host [":" port]: port = *DIGIT, or 1*DIGIT when required (CONNECT)."""
+    if authority.startswith("["):
+        end = authority.find("]") + 1
+        host, rest = authority[:end], authority[end:]
+        if end == 0:
+            return False
+    else:
+        host, sep, port = authority.partition(":")
+        rest = sep + port
+    if rest:
+        port = rest[1:]
+        if rest[0] != ":" or any(c not in "0123456789" for c in port):
+            return False
+        if port_required and not port:
+            return False
+    elif port_required:
+        return False
+    return host_oracle(host)
+
+
+def target_oracle(method: str, target: str) -> Tuple[str, Union[int, Optional[str]]]:
+    """("ok", authority of an absolute-form target or None) or ("error", status), from RFC
+    9112 3.2 and the policy in headers.py (http/https only, no userinfo, CONNECT -> 501)."""
+    if any(not 0x21 <= ord(c) <= 0x7E for c in target):
+        return ("error", 400)
+    if method == "CONNECT":
+        return ("error", 501 if authority_oracle(target, True) else 400)
+    if target.startswith("/"):
+        return ("ok", None)
+    if target == "*":
+        return ("ok", None) if method == "OPTIONS" else ("error", 400)
+    scheme, sep, rest = target.partition("://")
+    if sep and scheme.lower() in ("http", "https"):
+        ends = [i for i in (rest.find("/"), rest.find("?")) if i >= 0]
+        authority = rest[:min(ends)] if ends else rest
+        if authority_oracle(authority, False):
+            return ("ok", authority)
+    return ("error", 400)
+
+
+target_pieces = st.lists(st.sampled_from(
+    ["/", "*", "http://", "HTTPS://", "ftp://", "http:", "//", "a", "b.c", ":", ":80", "[::1]",
+     "[", "]", "@", "?", "q=1", "%20", "%zz", "#", "|", "\xe9", "\t", "\x7f", "\x00", "\\"]),
+    min_size=1, max_size=6).map("".join) | st.tuples(
+    # scheme, host, port, path: reaches absolute-form and well-formed CONNECT often
+    st.sampled_from(["http://", "HTTPS://", "ftp://", "http:", "//", "", "/"]),
+    st.sampled_from(["a", "b.c", "[::1]", "[v1.x]", "%20", "%zz", "", "a@b", "a#b", "\xe9",
+                     "[::1", "*"]),
+    st.sampled_from(["", ":", ":80", ":8o"]),
+    st.sampled_from(["", "/", "/p", "?q=1", "/p?x", "/\xe9", "#f", "/|", "/\x7f"]),
+).map("".join) | st.tuples(
+    # authority alone, as CONNECT wants it
+    st.sampled_from(["a", "b.c", "[::1]", "%20", "", "a@b", "\xe9", "[::1"]),
+    st.sampled_from(["", ":", ":443", ":4x"]),
+).map("".join)
+
+
+@FUZZ
+@given(st.sampled_from(["GET", "OPTIONS", "CONNECT", "POST", "connect", "options"]),
+       target_pieces)
+def test_request_target_forms(method: str, target: str) -> None:
+    data = f"{method} {target} HTTP/1.1\r\nHost: h\r\n\r\n".encode("latin-1")
+    verdict, detail = target_oracle(method, target)
+    if "\t" in target:
+        # A raw HTAB splits the request line differently, but it is refused all the same.
+        verdict, detail = "error", 400
+    for feeder in (feed_whole, feed_bytewise):
+        result = outcome(feeder, data, eof=False)
+        if verdict == "error":
+            assert result == ("error", detail), (method, target, result)
+        else:
+            assert isinstance(result, list), (method, target, result)
+            request = result[0]
+            assert type(request) is Request and request.target == target
+            assert request.host == (detail if detail is not None else "h")
+
+
+# -- trailers (RFC 9110 6.5.1) -------------------------------------------------------------------
+
+# Written out from RFC 9110 6.5.1's classes (framing, routing, request modifiers, authentication,
+# content format) and RFC 7230 4.1.2's examples, independently of headers.FORBIDDEN_TRAILERS.
+NOT_TRAILERS = {
+    "content-length", "transfer-encoding", "host", "connection", "keep-alive", "upgrade", "te",
+    "max-forwards", "expect", "range", "cache-control", "pragma", "if-match", "if-none-match",
+    "if-modified-since", "if-unmodified-since", "if-range", "authorization",
+    "proxy-authorization", "cookie", "content-type", "content-encoding", "content-range",
+    "trailer",
+}
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(sorted(NOT_TRAILERS) + ["x-sum", "server-timing", "etag",
+                                                        "digest", "hosts", "x-host"]),
+                max_size=3),
+       st.lists(st.booleans(), min_size=3, max_size=3))
+def test_trailer_fields(names: List[str], upper: List[bool]) -> None:
+    spelled = [n.upper() if u else n for n, u in zip(names, upper)]
+    trailers = b"".join(n.encode() + b": v\r\n" for n in spelled)
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    result = outcome(feed_whole, head + b"1\r\nz\r\n0\r\n" + trailers + b"\r\n", eof=False)
+    if any(n in NOT_TRAILERS for n in names):
+        assert result == ("error", 400), (names, result)
+    else:
+        assert isinstance(result, list) and result[-1] == "PAUSED", (names, result)
+
+
+# -- empty lines before the request line (RFC 9112 2.2) ------------------------------------------
+
+@FUZZ
+@given(st.integers(0, 4), st.integers(0, 3))
+def test_leading_empty_lines(before_first: int, before_second: int) -> None:
+    """At most one CRLF is ignored before each request line; more is 400."""
+    get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    data = b"\r\n" * before_first + get + b"\r\n" * before_second + get
+    result = run_all(data)
+    if before_first > 1 or before_second > 1:
+        assert result == ("error", 400), (before_first, before_second, result)
+    else:
+        assert isinstance(result, list)
+        assert sum(type(e) is Request for e in result) == 2

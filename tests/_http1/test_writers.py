@@ -123,6 +123,8 @@ def test_application_chunked_is_dropped_and_duplicate_lengths_merged() -> None:
     [("Content-Length", "0x5")],
     [("Content-Length", "\u00b2")],
     [("Content-Length", "")],
+    [("Content-Length", "1" * 20)],  # parse_content_length's digit cap applies here too
+    [("Content-Length", "5, 5")],
     [("Transfer-Encoding", "gzip")],
 ])
 def test_invalid_heads_are_local_protocol_errors(headers: list[tuple[str, str]]) -> None:
@@ -180,3 +182,14 @@ def test_protocol_error_is_abstract() -> None:
         ProtocolError("x")
     err = LocalProtocolError("msg", 431)
     assert str(err) == "msg" and err.error_status_hint == 431
+
+
+def test_response_content_length_follows_the_request_rule() -> None:
+    # The same parse_content_length as requests: 19 digits, OWS stripped, leading zeros kept.
+    head, framing, length, _ = encode_response_head(
+        200, "OK", [("Content-Length", " 0007\t"), ("Content-Length", "7")], request(), False)
+    assert (framing, length) == (FRAMING_LENGTH, 7)
+    assert head.count(b"Content-Length") == 1 and b"Content-Length: 0007\r\n" in head
+    _, _, length, _ = encode_response_head(200, "OK", [("Content-Length", "9" * 19)],
+                                           request(), False)
+    assert length == 10**19 - 1

@@ -8,9 +8,14 @@ buffer, so the chunk patterns are ``bytes`` patterns.
 
 Deviations from the RFC grammar, all on the strict side unless noted:
 
-* request-target is only checked for "no whitespace, no control characters" (lenient: raw
-  obs-text bytes are allowed because real clients send unescaped UTF-8 paths); its structure
-  (origin-form, absolute-form, ...) is the server's business.
+* request-target characters are checked as VCHAR (visible ASCII), not against the exact
+  pchar / query sets of RFC 3986: browsers send ``|``, ``^``, `` ` ``, ``{``, ``}``, ``[``,
+  ``]`` unescaped in paths and queries (the WHATWG URL percent-encode sets leave them alone),
+  and a percent-escape is not checked for two hex digits (``PATH_INFO`` decoding leaves a
+  broken one as it is). Raw non-ASCII bytes, whitespace and control characters are rejected:
+  they must be percent-encoded. The form rules (origin-form starts with ``/``, asterisk-form
+  only for OPTIONS, authority-form only for CONNECT, absolute-form only for ``http``/``https``
+  and without userinfo) are applied by ``headers.check_request_target``.
 * HTTP-version is matched as ``HTTP/1.<digit>``; other majors are diagnosed as 505 separately.
 * chunk-size is capped at 16 hex digits (the size then fits in 64 bits, as in gevent and Go),
   Content-Length at 19 decimal digits.
@@ -23,8 +28,10 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "ABSOLUTE_FORM",
+    "AUTHORITY_FORM",
     "CHUNK_LINE",
-    "CONTENT_LENGTH",
+    "CONTENT_LENGTH_MAX_DIGITS",
     "CTL_AND_CR",
     "FIELD_LINE",
     "FIELD_LINE_STRICT",
@@ -95,13 +102,18 @@ FIELD_VALUE = re.compile(_FIELD_VALUE)
 #   HTTP-version = HTTP-name "/" DIGIT "." DIGIT ;  HTTP-name = %s"HTTP"
 # The fast pattern accepts HTTP/1.x only; any 1.x with x >= 1 is handled as 1.1 (RFC 9110 §2.5:
 # a recipient of a higher minor version treats it as the highest minor version it implements).
-_REQUEST_TARGET = r"[^\x00-\x20\x7f]+"
+# RFC 9112 §3.2: request-target = origin-form / absolute-form / authority-form / asterisk-form
+# Here only its alphabet (VCHAR, see the module docstring); the forms are further below.
+_REQUEST_TARGET = r"[\x21-\x7e]+"
 REQUEST_LINE = re.compile(rf"({_TOKEN}) ({_REQUEST_TARGET}) HTTP/1\.([0-9])\r\n")
 REQUEST_TARGET = re.compile(_REQUEST_TARGET)
 HTTP_VERSION = re.compile(r"HTTP/([0-9])\.([0-9])")
 
 # RFC 9110 §8.6: Content-Length = 1*DIGIT   (capped at 19 digits: always fits in 63 bits)
-CONTENT_LENGTH = re.compile(r"[0-9]{1,19}")
+# Applied by headers.parse_content_length with str methods rather than a regex (several times
+# faster on PyPy, where it runs once per request and once per response): a str that is
+# isascii() and isdigit() holds only "0"-"9", which is [0-9]+ exactly.
+CONTENT_LENGTH_MAX_DIGITS = 19
 
 # RFC 9110 §7.2: Host = uri-host [ ":" port ]; RFC 3986 §3.2.2:
 #   host        = IP-literal / IPv4address / reg-name
@@ -114,11 +126,31 @@ CONTENT_LENGTH = re.compile(r"[0-9]{1,19}")
 # Written as "unrolled loops" (x*(?:%hh x*)*) because a repeated group is much slower than a
 # repeated character class.
 _UNRESERVED_SUBDELIMS = r"-A-Za-z0-9._~!$&'()*+,;="
-HOST = re.compile(
-    rf"(?:\[(?:[0-9A-Fa-f:.]+|[vV][0-9A-Fa-f]+\.[{_UNRESERVED_SUBDELIMS}:]+)\]"
-    rf"|[{_UNRESERVED_SUBDELIMS}]*(?:%[0-9A-Fa-f]{{2}}[{_UNRESERVED_SUBDELIMS}]*)*)"
-    r"(?::[0-9]*)?"
-)
+_IP_LITERAL = rf"\[(?:[0-9A-Fa-f:.]+|[vV][0-9A-Fa-f]+\.[{_UNRESERVED_SUBDELIMS}:]+)\]"
+_REG_NAME = rf"[{_UNRESERVED_SUBDELIMS}]*(?:%[0-9A-Fa-f]{{2}}[{_UNRESERVED_SUBDELIMS}]*)*"
+HOST = re.compile(rf"(?:{_IP_LITERAL}|{_REG_NAME})(?::[0-9]*)?")
+
+# The non-empty host of a target URI: RFC 9110 §4.2.1 "A recipient that processes such a URI
+# reference [with an empty host identifier] MUST reject it as invalid". The lookahead makes the
+# reg-name non-empty without a second copy of its grammar.
+_NON_EMPTY_HOST = rf"(?:{_IP_LITERAL}|(?=[{_UNRESERVED_SUBDELIMS}%]){_REG_NAME})"
+
+# RFC 9112 §3.2.2: absolute-form = absolute-URI; RFC 3986 §3 and §4.3:
+#   absolute-URI = scheme ":" hier-part [ "?" query ]
+#   hier-part    = "//" authority path-abempty / ...
+#   authority    = [ userinfo "@" ] host [ ":" port ]
+# Only the http and https schemes (RFC 9110 §4.2; scheme names are case-insensitive, RFC 3986
+# §3.1), which always have "//" authority, and without userinfo: RFC 9110 §4.2.4 lets a
+# recipient treat userinfo in an http(s) target URI as an error, and "@" is not in the host
+# alphabet. Group 1 is the authority, which replaces the Host field (RFC 9112 §3.2.2); the
+# path-abempty and query that follow are checked as VCHAR like origin-form. The authority ends
+# at the first "/" or "?", neither of which its alphabet contains, so matching is linear.
+ABSOLUTE_FORM = re.compile(rf"[Hh][Tt][Tt][Pp][Ss]?://({_NON_EMPTY_HOST}(?::[0-9]*)?)"
+                           r"(?:[/?][\x21-\x7e]*)?")
+
+# RFC 9112 §3.2.3: authority-form = uri-host ":" port; the port is required (RFC 9110 §9.3.6:
+# "There is no default port; a client MUST send the port number").
+AUTHORITY_FORM = re.compile(rf"{_NON_EMPTY_HOST}:[0-9]+")
 
 # RFC 9112 §7.1:
 #   chunk      = chunk-size [ chunk-ext ] CRLF chunk-data CRLF

@@ -93,7 +93,9 @@ class Request(_RequestFields):
             (HTTP/1.1 unless ``Connection: close``; HTTP/1.0 only with
             ``Connection: keep-alive``).
         expect_continue: HTTP/1.1 request carrying ``Expect: 100-continue``.
-        host: the Host field value, or None when absent (possible only for HTTP/1.0).
+        host: the host the request is for: the authority (``host[:port]``) of an
+            absolute-form target, which RFC 9112 §3.2.2 says overrides the Host field, else
+            the Host field value; None when both are absent (possible only for HTTP/1.0).
 
     Instances are immutable (``__setattr__`` raises AttributeError) and compare by value.
     Unlike h11's ``Request`` the fields are ``str``, as WSGI wants them, and the framing

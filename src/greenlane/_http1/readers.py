@@ -35,7 +35,7 @@ from .abnf import (
 from .buffer import ReceiveBuffer
 from .errors import RemoteProtocolError
 from .events import END_OF_MESSAGE, Data, EndOfMessage, Request, _new_data
-from .headers import build_request
+from .headers import build_request, check_request_target, check_trailers
 from .limits import Limits
 
 __all__ = [
@@ -57,9 +57,11 @@ _CR = 0x0D
 _LF = 0x0A
 
 # RFC 9112 §2.2: "a server that is expecting to receive and parse a request-line SHOULD ignore
-# at least one empty line (CRLF) received prior to the request-line". Two covers the old
-# clients that send an extra CRLF after a POST body; more is not a request.
-MAX_LEADING_EMPTY_LINES = 2
+# at least one empty line (CRLF) received prior to the request-line". Exactly one is ignored:
+# that covers the old clients that send an extra CRLF after a POST body (the reason for the
+# rule), and a second one is not something a client sends by mistake. Each request may be
+# preceded by one, including a pipelined one.
+MAX_LEADING_EMPTY_LINES = 1
 
 _HEXDIG_BYTES = frozenset(b"0123456789abcdefABCDEF")
 
@@ -77,7 +79,9 @@ def diagnose_request_line(line: str, limits: Limits) -> RemoteProtocolError:
     if TOKEN.fullmatch(method) is None:
         return RemoteProtocolError("invalid method")
     if REQUEST_TARGET.fullmatch(target) is None:
-        return RemoteProtocolError("invalid request-target")
+        return RemoteProtocolError(
+            "invalid request-target: only visible ASCII is allowed (percent-encode the rest)"
+        )
     match = HTTP_VERSION.fullmatch(version)
     if match is None:
         return RemoteProtocolError("malformed HTTP version")
@@ -251,8 +255,11 @@ class HeadReader:
                 raise RemoteProtocolError("bare LF line ending in request head")
             if pos == start:
                 line = data[start : lf - 1].decode("latin-1")
-                if _REQUEST_LINE_MATCH(line + "\r\n") is None:
+                match = _REQUEST_LINE_MATCH(line + "\r\n")
+                if match is None:
                     raise diagnose_request_line(line, limits)
+                # Refuse a bad target now, not after the rest of the head.
+                check_request_target(match.group(1), match.group(2))
                 self._fields_start = lf + 1 - start
             elif lf - 1 == pos:
                 request = parse_head(data, start, lf + 1, limits)
@@ -327,7 +334,11 @@ _DONE = 4
 
 
 class ChunkedReader:
-    """Reads a body in the chunked transfer coding (RFC 9112 §7.1), trailers dropped."""
+    """Reads a body in the chunked transfer coding (RFC 9112 §7.1).
+
+    Trailer fields are checked (grammar, limits, and :data:`headers.FORBIDDEN_TRAILERS`), then
+    dropped.
+    """
 
     __slots__ = ("_limits", "_remaining", "_searched", "_state")
 
@@ -484,6 +495,6 @@ class ChunkedReader:
         block = data[start : end + 2].decode("latin-1")
         if block.count("\n") > limits.max_header_count:
             raise RemoteProtocolError("too many trailer fields", 431)
-        parse_field_lines(block)  # checked, then dropped
+        check_trailers(parse_field_lines(block))  # checked, then dropped
         buf.skip(end + 4 - start)
         return True

@@ -8,7 +8,8 @@ the sender's side):
 2. status 204 or 304: no body (writing one is a LocalProtocolError). A Content-Length from the
    application is dropped on 204 (RFC 9110 §8.6: a server MUST NOT send it) and kept on 304
    (it describes the selected representation). 1xx heads are encoded separately, as given;
-4. a Content-Length from the application: exactly that many bytes must follow;
+4. a Content-Length from the application (``parse_content_length``: 1 to 19 ASCII digits;
+   repeats must declare the same number): exactly that many bytes must follow;
 5. an HTTP/1.1 client: ``Transfer-Encoding: chunked`` is added;
 6. an HTTP/1.0 client: the body is delimited by closing the connection.
 
@@ -31,7 +32,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 from .abnf import CTL_AND_CR, TOKEN
 from .errors import LocalProtocolError
 from .events import Request
-from .headers import split_list
+from .headers import parse_content_length, split_list
 
 __all__ = [
     "FRAMING_CHUNKED",
@@ -161,7 +162,7 @@ def encode_response_head(
     """
     parts = [status_line(status, reason)]
     n_lines = 2  # the status line and the empty line
-    content_length: Optional[str] = None
+    content_length: Optional[int] = None
     connection: Optional[str] = None
     has_date = False
     for name, value in headers:
@@ -170,15 +171,17 @@ def encode_response_head(
             if type(value) is not str:
                 raise LocalProtocolError(f"header value for {name!r} must be str")
             if lname == "content-length":
-                value = value.strip(" \t")
+                # The request side's rule, digit cap included (isdigit alone accepts "²").
+                try:
+                    declared = parse_content_length(value)
+                except ValueError as exc:
+                    raise LocalProtocolError(str(exc)) from None
                 if content_length is not None:
-                    if value != content_length:
+                    if declared != content_length:
                         raise LocalProtocolError("conflicting Content-Length values")
                     continue
-                # RFC 9110 §8.6 Content-Length = 1*DIGIT (isdigit alone accepts "²")
-                if not (value.isdigit() and value.isascii()):
-                    raise LocalProtocolError(f"invalid Content-Length {value!r}")
-                content_length = value
+                content_length = declared
+                value = value.strip(" \t")
                 if status == 204:
                     continue
             elif lname == "transfer-encoding":
@@ -200,7 +203,7 @@ def encode_response_head(
         framing = FRAMING_NONE
     elif content_length is not None:
         framing = FRAMING_LENGTH
-        length = int(content_length)
+        length = content_length
     elif request.http_version == "1.1":
         framing = FRAMING_CHUNKED
         parts.append("Transfer-Encoding: chunked\r\n")
