@@ -31,14 +31,18 @@ class ServerThread:
     """Run ``Server(app, [listen(...)], **options)`` in a background thread."""
 
     def __init__(self, app: Callable[..., Any], tls: Optional[dict[str, Any]] = None,
-                 backlog: int = 50, **options: Any) -> None:
+                 backlog: int = 50, listen: Optional[Callable[[], list[Any]]] = None,
+                 **options: Any) -> None:
         options.setdefault("log_output", False)
         self.app = app
         self.options = options
         self.tls = tls
         self.backlog = backlog
+        # Makes the listening sockets (in the server's thread); default: one on 127.0.0.1.
+        self.listen = listen
         self.server: Optional[Server] = None
         self.port = 0
+        self.ports: list[int] = []
         self.leftovers: list[str] = []
         self.error: Optional[BaseException] = None
         self.shutdown_result: Optional[bool] = None
@@ -52,11 +56,17 @@ class ServerThread:
 
     def _run(self) -> None:
         try:
-            sock = greenlane.listen(("127.0.0.1", 0), backlog=self.backlog)
+            if self.listen is not None:
+                socks = self.listen()
+            else:
+                socks = [greenlane.listen(("127.0.0.1", 0), backlog=self.backlog)]
             if self.tls is not None:
-                sock = greenlane.wrap_ssl(sock, server_side=True, **self.tls)
-            self.port = sock.getsockname()[1]
-            self.server = Server(self.app, [sock], **self.options)
+                socks = [greenlane.wrap_ssl(sock, server_side=True, **self.tls)
+                         for sock in socks]
+            self.ports = [sock.getsockname()[1] for sock in socks
+                          if isinstance(sock.getsockname(), tuple)]
+            self.port = self.ports[0] if self.ports else 0
+            self.server = Server(self.app, socks, **self.options)
             self.server.start()
         except BaseException as exc:  # noqa: BLE001 - handed to the test thread
             self.error = exc

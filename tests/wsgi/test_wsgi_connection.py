@@ -289,9 +289,9 @@ def test_head_and_first_streamed_chunk_go_out_in_one_write(serve: Any) -> None:
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterator[bytes]:
         conn = environ["eventlet.input"]._conn
-        conn.sock = counting(conn.sock)
-        if getattr(conn, "raw", None) is not None:
-            conn.raw = counting(conn.raw)  # the plain socket under the GreenSocket
+        conn._sock = counting(conn._sock)
+        if conn._raw is not None:
+            conn._raw = counting(conn._raw)  # the plain socket under the GreenSocket
         start_response("200 OK", [])
         yield b"first"
         yield b"second"

@@ -163,7 +163,7 @@ def test_head_and_body_go_out_in_one_write(serve: Any) -> None:
     writes: list[bytes] = []
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-        sock = environ["eventlet.input"]._conn.sock
+        sock = environ["eventlet.input"]._conn._sock
         real = sock.sendall
 
         class Counting:
@@ -175,8 +175,8 @@ def test_head_and_body_go_out_in_one_write(serve: Any) -> None:
                 real(data)
 
         conn = environ["eventlet.input"]._conn
-        conn.sock = Counting()
-        raw = conn.raw
+        conn._sock = Counting()
+        raw = conn._raw
         if raw is not None:
             # The fast path writes to the plain socket under the GreenSocket: count there too.
             class CountingRaw:
@@ -187,7 +187,7 @@ def test_head_and_body_go_out_in_one_write(serve: Any) -> None:
                     writes.append(bytes(data))
                     return int(raw.send(data))
 
-            conn.raw = CountingRaw()
+            conn._raw = CountingRaw()
         start_response("200 OK", [])
         return [b"x" * 100]
 
@@ -203,7 +203,7 @@ def test_tcp_nodelay_is_set_on_accepted_sockets(serve: Any) -> None:
     seen: list[int] = []
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-        sock = environ["eventlet.input"]._conn.sock
+        sock = environ["eventlet.input"]._conn._sock
         seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
         start_response("200 OK", [])
         return [b""]
@@ -281,7 +281,7 @@ def test_chunked_request_body_is_decoded(serve: Any) -> None:
            b"3;ext=1\r\nabc\r\n")
     # The second chunk is sent only once the app is reading: it arrives separately.
     assert reading.wait(TIMEOUT)
-    c.send(b"A\r\n0123456789\r\n0\r\nTrailer: x\r\n\r\n")
+    c.send(b"A\r\n0123456789\r\n0\r\nX-Checksum: x\r\n\r\n")
     assert c.read_response().body == b"abc0123456789"
     c.close()
 

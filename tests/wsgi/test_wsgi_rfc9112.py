@@ -20,7 +20,8 @@ def body_app(environ: dict[str, Any], start_response: StartResponse) -> list[byt
     """Answers ``<method> <PATH_INFO> <body>`` plus selected environ keys as headers."""
     body = environ["wsgi.input"].read()
     extra = [("X-Seen-" + k.replace("_", "-"), str(environ[k]))
-             for k in ("CONTENT_LENGTH", "HTTP_X_TRAILER", "HTTP_X_A")
+             for k in ("CONTENT_LENGTH", "HTTP_X_TRAILER", "HTTP_X_A", "QUERY_STRING",
+                       "HTTP_HOST")
              if k in environ]
     start_response("200 OK", [("Content-Type", "text/plain"), *extra])
     return [f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']} ".encode("latin-1") + body]
@@ -130,17 +131,116 @@ def test_request_line_rejected(serve: Any, raw: bytes) -> None:
     rejected(serve(body_app).port, raw, 400)
 
 
+# -- request-target (RFC 9112 3.2) ---------------------------------------------------------------
+
+@pytest.mark.parametrize("raw", [
+    b"GET foo/bar HTTP/1.1\r\nHost: x\r\n\r\n",  # origin-form must start with "/"
+    b"GET * HTTP/1.1\r\nHost: x\r\n\r\n",  # asterisk-form is for OPTIONS only
+    b"POST * HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+    b"GET example.com:443 HTTP/1.1\r\nHost: x\r\n\r\n",  # authority-form is for CONNECT only
+    b"GET /api/\xe9x HTTP/1.1\r\nHost: x\r\n\r\n",  # raw non-ASCII byte
+    b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n",  # raw UTF-8
+    b"GET /a\tb HTTP/1.1\r\nHost: x\r\n\r\n",  # raw HTAB
+    b"GET /a\x7fb HTTP/1.1\r\nHost: x\r\n\r\n",  # DEL
+    b"GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET ftp://example.com/ HTTP/1.1\r\nHost: x\r\n\r\n",  # not http(s)
+    b"GET http://user@example.com/ HTTP/1.1\r\nHost: x\r\n\r\n",  # userinfo
+    b"GET http:///p HTTP/1.1\r\nHost: x\r\n\r\n",  # empty host
+    b"CONNECT / HTTP/1.1\r\nHost: x\r\n\r\n",  # CONNECT needs host:port
+])
+def test_request_target_rejected(serve: Any, raw: bytes) -> None:
+    rejected(serve(body_app).port, raw, 400)
+
+
+def test_connect_is_not_implemented(serve: Any) -> None:
+    # Not a proxy: a well-formed CONNECT is 501 (RFC 9110 9.1), and never reaches the app.
+    called: list[str] = []
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        called.append(environ["REQUEST_METHOD"])
+        return body_app(environ, start_response)
+
+    port = serve(app).port
+    rejected(port, b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 501)
+    assert called == []
+
+
+@pytest.mark.parametrize(("target", "path", "query"), [
+    (b"/p?q", "/p", "q"),
+    (b"/%7Cx|{}^?a=[1]|", "/|x|{}^", "a=[1]|"),  # what browsers leave unescaped
+])
+def test_origin_form_accepted(serve: Any, target: bytes, path: str, query: str) -> None:
+    c = Client(serve(body_app).port)
+    c.send(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    r = c.read_response()
+    assert r.status == 200 and r.body == f"GET {path} ".encode()
+    assert r.header("X-Seen-QUERY-STRING") == query
+    c.close()
+
+
+def test_options_asterisk_accepted(serve: Any) -> None:
+    accepted(serve(body_app).port, b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n")
+
+
+@pytest.mark.parametrize(("raw", "host"), [
+    (b"GET http://example.com/path?q HTTP/1.1\r\nHost: other.example\r\n\r\n",
+     "example.com"),
+    (b"GET HTTPS://example.com:8443/path?q HTTP/1.1\r\nHost: x\r\n\r\n", "example.com:8443"),
+    (b"GET http://[::1]:8080/path?q HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+     "[::1]:8080"),
+])
+def test_absolute_form_host_and_path_are_split(serve: Any, raw: bytes, host: str) -> None:
+    # RFC 9112 3.2.2: the server MUST ignore the Host field and use the target's authority.
+    c = Client(serve(body_app).port)
+    c.send(raw)
+    r = c.read_response()
+    assert r.status == 200 and r.body == b"GET /path "
+    assert r.header("X-Seen-QUERY-STRING") == "q"
+    assert r.header("X-Seen-HTTP-HOST") == host
+    assert c.request("/again").body == b"GET /again "
+    c.close()
+
+
+# -- empty lines before the request line (RFC 9112 2.2) ------------------------------------------
+
+def test_one_leading_empty_line_accepted(serve: Any) -> None:
+    accepted(serve(body_app).port, b"\r\n" + H + b"\r\n")
+
+
+@pytest.mark.parametrize("count", [2, 5])
+def test_more_leading_empty_lines_rejected(serve: Any, count: int) -> None:
+    rejected(serve(body_app).port, b"\r\n" * count + H + b"\r\n", 400)
+
+
+def test_extra_crlf_after_a_body_then_a_pipelined_request(serve: Any) -> None:
+    # The old-client habit RFC 9112 2.2 is for: one CRLF after a POST body is ignored.
+    c = Client(serve(body_app).port)
+    c.send(b"POST /one HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi\r\n"
+           b"GET /two HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert c.read_response().body == b"POST /one hi"
+    assert c.read_response().body == b"GET /two "
+    c.close()
+
+
 # -- Content-Length ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fields", [
     b"Content-Length: 5\r\n",
     b"Content-Length: 005\r\n",
-    b"Content-Length: 5\r\nContent-Length: 5\r\n",  # identical duplicates
-    b"Content-Length: 5, 5\r\n",
 ])
 def test_content_length_accepted(serve: Any, fields: bytes) -> None:
     port = serve(body_app).port
     accepted(port, b"POST / HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\nhello", b"hello")
+
+
+@pytest.mark.parametrize("fields", [
+    b"Content-Length: 5\r\nContent-Length: 5\r\n",  # identical duplicates
+    b"Content-Length: 5, 5\r\n",  # the app would see CONTENT_LENGTH "5, 5" (issue 9)
+    b"Content-Length: 5,5\r\n",
+])
+def test_content_length_list_forms_rejected(serve: Any, fields: bytes) -> None:
+    rejected(serve(body_app).port, b"POST / HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\nhello",
+             400)
 
 
 @pytest.mark.parametrize("value", [
@@ -245,6 +345,17 @@ def test_chunked_body_accepted(serve: Any, body: bytes) -> None:
 ])
 def test_chunked_body_rejected(serve: Any, body: bytes) -> None:
     rejected(serve(body_app).port, CHUNKED + body, 400)
+
+
+@pytest.mark.parametrize("name", [
+    b"Content-Length", b"Transfer-Encoding", b"Host", b"Trailer", b"Content-Type",
+    b"Content-Encoding", b"Authorization", b"Cookie", b"If-Match", b"Range", b"Connection",
+    b"content-length",
+])
+def test_forbidden_trailer_rejected(serve: Any, name: bytes) -> None:
+    # RFC 9110 6.5.1: framing, routing, request modifiers, authentication, content format.
+    rejected(serve(body_app).port,
+             CHUNKED + b"5\r\nhello\r\n0\r\n" + name + b": 5\r\n\r\n", 400)
 
 
 def test_oversized_trailers_rejected(serve: Any) -> None:

@@ -5,18 +5,19 @@ thread's body; ``_serve`` is the per-connection loop::
 
     wait for a request head (header timeout; idle timeout between requests)
       -> malformed: error response from _errors, lingering close, end
-    build the environ, call the application, send its response (write timeout per write)
-    posthooks, access log
-    reuse the connection? (client and application allow it, body fully read or drained,
-      server not shutting down) -> loop; otherwise close
+    build the environ (trusted proxy headers applied), before-request hook, call the
+    application, send its response (write timeout per write)
+    posthooks, access log, after-request hook
+    reuse the connection? (_should_reuse: not hijacked, neither side asked to close, body
+      fully read or drained, server not shutting down) -> loop; otherwise close
 
 Cost per request on the fast path: one ``recv_into`` into the server's shared buffer (the
 data is copied into the parser before anything can switch green threads, so one buffer serves
-every connection), one environ ``dict.copy()``, one ``sendall`` of head and body together, and
+every connection), one environ ``dict.copy()``, one ``send`` of head and body together, and
 no timer or green-thread creation.
 
 Timeouts are deadlines, not timers: arming one stores ``clock() + seconds`` in
-``self.deadline``. A single per-connection hub timer checks it lazily; it is created when a
+``self._deadline``. A single per-connection hub timer checks it lazily; it is created when a
 deadline is first armed and then re-scheduled only when it fires, at most every
 ``timer_period`` seconds (the shortest configured timeout), so it can never fire later than a
 newly armed deadline. When a deadline has passed, the timer throws into the green thread,
@@ -30,7 +31,9 @@ which at that moment is parked in the read or write the deadline guards:
 States (``ConnState``): NEW until the first byte, ACTIVE while a request is read or answered,
 IDLE while waiting for the next request, HIJACKED once the application took the socket,
 CLOSED at the end. ``Server.shutdown`` closes NEW and IDLE connections at once, lets ACTIVE
-ones finish their request, and shuts down the sockets of HIJACKED ones.
+ones finish their request, and shuts down the sockets of HIJACKED ones. The ``on_state`` hook
+and ``Server.connections()`` see a connection only through :class:`ConnectionInfo`, a
+read-only view.
 """
 
 from __future__ import annotations
@@ -62,9 +65,10 @@ from greenlane.wsgi._response import WRITE_SLICE, FileWrapper, Response
 
 if TYPE_CHECKING:
     from greenlane.hubs.timer import Timer
+    from greenlane.wsgi._proxy import ProxyPolicy
     from greenlane.wsgi._server import Server, _ListenerInfo
 
-__all__ = ["BodyTimeout", "ConnState", "Connection"]
+__all__ = ["BodyTimeout", "ConnState", "Connection", "ConnectionInfo"]
 
 
 class ConnState(enum.Enum):
@@ -125,85 +129,157 @@ class BodyTimeout(socket.timeout):
     """No request-body bytes arrived within ``body_timeout`` (seen by the application)."""
 
 
+class ConnectionInfo:
+    """A read-only view of one connection: what ``on_state`` hooks and
+    ``Server.connections()`` get.
+
+    The same object stands for the connection during its whole life (it can be a dict key);
+    its attributes read the connection's current values. It gives no access to the socket or
+    to the server's internals. Not in eventlet.
+    """
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    @property
+    def state(self) -> ConnState:
+        """The connection's current ConnState."""
+        return self._conn.state
+
+    @property
+    def remote_addr(self) -> str:
+        """The peer's address as the socket reports it (``"unix"`` for a Unix socket).
+
+        With trusted proxy headers this stays the proxy's address; the client's is in each
+        request's ``REMOTE_ADDR``.
+        """
+        return self._conn.remote_addr
+
+    @property
+    def remote_port(self) -> str:
+        """The peer's port (``""`` for a Unix socket)."""
+        return self._conn.remote_port
+
+    @property
+    def request_count(self) -> int:
+        """Requests started on this connection so far."""
+        return self._conn.request_count
+
+    @property
+    def listener_url(self) -> str:
+        """The listener it was accepted on, as in the startup line (``http://127.0.0.1:8000``)."""
+        return self._conn._listener.url
+
+    def __repr__(self) -> str:
+        conn = self._conn
+        return (f"<greenlane.wsgi.ConnectionInfo {conn.remote_addr}:{conn.remote_port} "
+                f"{conn.state.value} requests={conn.request_count}>")
+
+
 class Connection:
-    """One accepted socket and the green thread serving it.
+    """One accepted socket and the green thread serving it (internal to the server).
+
+    Public attributes are the ones :class:`~greenlane.wsgi._response.ResponseChannel` and
+    :class:`~greenlane.wsgi._input.BodyChannel` promise, plus:
 
     Attributes:
         server: the owning Server (immutable).
-        sock: the green socket (immutable).
         state: the ConnState; written only by this connection's green thread, except
             CLOSED transitions through ``abort``.
-        parser: the sans-IO HTTP/1.1 state of this connection.
         request_count: requests started on this connection.
-        deadline: monotonic time at which the current read or write times out; 0.0 when
-            none is armed.
+        remote_addr, remote_port: the peer's address, as strings.
     """
 
     __slots__ = (
+        "_build_env",
+        "_deadline",
+        "_deadline_kind",
+        "_doomed",
+        "_env_base",
+        "_greenlet",
         "_hook",
+        "_idle_ok",
+        "_info",
+        "_listener",
+        "_parser",
+        "_proxy",
+        "_raw",
+        "_sock",
+        "_timer",
         "can_sendfile",
-        "deadline",
-        "deadline_kind",
-        "doomed",
-        "env_base",
-        "greenlet",
-        "hijacked",
-        "idle_ok",
-        "listener",
-        "parser",
+        "header_policy",
+        "http10_only",
         "peer_closed",
-        "raw",
         "remote_addr",
         "remote_port",
         "request_count",
         "server",
-        "sock",
         "state",
-        "timer",
     )
 
     def __init__(self, server: Server, listener: _ListenerInfo, sock: Any, addr: Any) -> None:
         self.server = server
-        self.listener = listener
-        self.sock = sock
+        self._listener = listener
+        self._sock = sock
         if isinstance(addr, tuple) and len(addr) >= 2:
             self.remote_addr = str(addr[0])
             self.remote_port = str(addr[1])
         else:
             self.remote_addr = str(addr) if addr else "unix"
             self.remote_port = ""
-        self.env_base = listener.env_base_for(sock)
-        # The plain socket under a GreenSocket, for the fast paths of _wait_for_head and send
-        # (try the syscall; arm a deadline and park only on EAGAIN). None for TLS and for
-        # sockets with a timeout of their own, which take the general path.
-        self.raw: Optional[socket.socket] = (
-            sock.fd if type(sock) is GreenSocket and sock.gettimeout() is None else None)
-        self.parser = ServerConnection(server.limits)
+        self._env_base = listener.env_base_for(sock)
+        # Bound once per connection rather than once per request.
+        self._build_env = listener.environ.build
+        self._raw = _plain_socket(sock)
+        self._parser = ServerConnection(server.limits)
         self.state = _NEW
-        self.greenlet: Optional[greenlet] = None
-        self.deadline = 0.0
-        self.deadline_kind = _KIND_ABORT
-        self.timer: Optional[Timer] = None
+        self._greenlet: Optional[greenlet] = None
+        self._deadline = 0.0
+        self._deadline_kind = _KIND_ABORT
+        self._timer: Optional[Timer] = None
         self.request_count = 0
         self.peer_closed = False
-        self.hijacked = False
-        self.idle_ok = False
-        self.doomed: Optional[BaseException] = None
+        self._idle_ok = False
+        self._doomed: Optional[BaseException] = None
         self.can_sendfile = listener.can_sendfile
-        self._hook = server.on_state
+        self.header_policy = server.header_policy
+        self.http10_only = server.http10_only
+        policy = server.proxy_policy
+        self._proxy: Optional[ProxyPolicy] = (
+            policy if policy is not None and policy.trusts_peer(self.remote_addr, addr)
+            else None)
+        hook = server.on_state
+        self._hook: Optional[Callable[[ConnectionInfo, ConnState], Any]] = hook
+        # The view exists from the start when a hook will see it, so that every call gets the
+        # same object.
+        self._info: Optional[ConnectionInfo] = ConnectionInfo(self) if hook is not None else None
 
     def __repr__(self) -> str:
         return (f"<greenlane.wsgi.Connection {self.remote_addr}:{self.remote_port} "
                 f"{self.state.value} requests={self.request_count}>")
 
+    @property
+    def info(self) -> ConnectionInfo:
+        """The read-only view of this connection."""
+        info = self._info
+        if info is None:
+            info = self._info = ConnectionInfo(self)
+        return info
+
     # -- life cycle ---------------------------------------------------------------------------
+
+    def start(self, spawn: Callable[[Callable[[], None]], Any]) -> None:
+        """Run the connection in a green thread made by ``spawn`` (spawn_n, or a pool's)."""
+        self._greenlet = spawn(self.run)
 
     def run(self) -> None:
         """The green thread's body: serve requests until the connection ends."""
         try:
-            if self.doomed is None:
+            if self._doomed is None:
                 if self._hook is not None:
-                    self._hook(self, _NEW)
+                    self._hook(self.info, _NEW)
                 self._serve()
         except (_Abort, GreenletExit):
             pass
@@ -216,12 +292,12 @@ class Connection:
             self._close()
 
     def _close(self) -> None:
-        timer, self.timer = self.timer, None
+        timer, self._timer = self._timer, None
         if timer is not None:
             timer.cancel()
-        self.deadline = 0.0
+        self._deadline = 0.0
         try:
-            self.sock.close()
+            self._sock.close()
         except OSError:
             pass
         self._set_state(_CLOSED)
@@ -230,7 +306,7 @@ class Connection:
     def _set_state(self, state: ConnState) -> None:
         self.state = state
         if self._hook is not None:
-            self._hook(self, state)
+            self._hook(self.info, state)
 
     def abort(self, exc: Optional[BaseException] = None) -> None:
         """End the connection from outside its green thread (shutdown, force close).
@@ -240,84 +316,147 @@ class Connection:
         """
         if exc is None:
             exc = _Abort("connection closed by the server")
-        g = self.greenlet
+        g = self._greenlet
         if g is None or not g:
             if g is None or not g.dead:
-                self.doomed = exc
+                self._doomed = exc
             return
         if g is getcurrent():
             raise exc
         kill(g, exc)
 
+    def begin_shutdown(self) -> None:
+        """The server is stopping gracefully: end this connection as soon as it is safe.
+
+        NEW and IDLE connections are closed now; an ACTIVE one finishes its request and then
+        closes (its response says ``Connection: close`` if its head has not gone out yet); a
+        HIJACKED one, or a request marked with ``eventlet.set_idle``, has its socket shut down
+        so that the application holding it sees EOF.
+        """
+        state = self.state
+        if state is _NEW or state is _IDLE:
+            self.abort()
+        elif state is _HIJACKED or self._idle_ok:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        elif state is _ACTIVE:
+            self.close_after_response()
+
+    def close_after_response(self) -> None:
+        """Make the current response the connection's last (``Connection: close`` is added
+        if its head has not gone out yet)."""
+        self._parser.close_after_response()
+
     # -- deadlines ----------------------------------------------------------------------------
 
     def _arm(self, seconds: Optional[float], kind: int = _KIND_ABORT) -> None:
         if seconds is None:
-            self.deadline = 0.0
+            self._deadline = 0.0
             return
         server = self.server
-        self.deadline = server.clock() + seconds
-        self.deadline_kind = kind
-        timer = self.timer
+        self._deadline = server.clock() + seconds
+        self._deadline_kind = kind
+        timer = self._timer
         if timer is None:
-            self.timer = server.hub.schedule_call_global(
+            self._timer = server.hub.schedule_call_global(
                 min(seconds, server.timer_period), self._on_timer)
         elif seconds < server.timer_period:
             # Shorter than the timer's cadence (lingering): the timer may be due too late.
             timer.cancel()
-            self.timer = server.hub.schedule_call_global(seconds, self._on_timer)
+            self._timer = server.hub.schedule_call_global(seconds, self._on_timer)
 
     def _start_timer(self) -> None:
         server = self.server
-        remaining = self.deadline - server.clock()
-        self.timer = server.hub.schedule_call_global(
+        remaining = self._deadline - server.clock()
+        self._timer = server.hub.schedule_call_global(
             min(max(remaining, 0.0), server.timer_period), self._on_timer)
 
     def _on_timer(self) -> None:
-        self.timer = None
-        deadline = self.deadline
+        self._timer = None
+        deadline = self._deadline
         if not deadline:
             return  # disarmed since: stop ticking until the next _arm
         server = self.server
         remaining = deadline - server.clock()
         if remaining > 0:
-            self.timer = server.hub.schedule_call_global(
+            self._timer = server.hub.schedule_call_global(
                 min(remaining, server.timer_period), self._on_timer)
             return
-        self.deadline = 0.0
-        g = self.greenlet
+        self._deadline = 0.0
+        g = self._greenlet
         if g is None or g.dead or not g:
             return
-        if self.deadline_kind == _KIND_BODY:
+        if self._deadline_kind == _KIND_BODY:
             kill(g, BodyTimeout("timed out reading the request body"))
         else:
             kill(g, _Abort("timed out"))
 
-    # -- I/O ----------------------------------------------------------------------------------
+    # -- raw socket I/O -----------------------------------------------------------------------
+    # The two operations of every request, and the one place that reaches under GreenSocket:
+    # try the syscall on the plain non-blocking socket (``_raw``), and arm a deadline and
+    # park only on EAGAIN (``_plain_socket``, at the end of the file, finds that socket).
+    # They stay inline (no helper call per request) for speed; to move onto greenio's public
+    # try/EAGAIN/wait helper when it exists.
 
-    def _recv(self) -> bytes:
-        """One recv into the server's shared buffer; the bytes are copied out at once."""
+    def _wait_for_head(self) -> Any:
+        """Receive until the parser has a request head (or EOF); returns the event.
+
+        A deadline is armed only when the green thread is about to park: a head already in
+        the socket's buffer costs no clock read and no timer work.
+        """
         server = self.server
-        n = self.sock.recv_into(server.recv_buffer)
-        if not n:
-            self.peer_closed = True
-            return b""
-        return server.recv_view[:n].tobytes()
-
-    def receive_body_data(self) -> None:
-        """Feed the parser more body bytes (for Input), under the body timeout."""
-        self._arm(self.server.body_timeout, _KIND_BODY)
-        try:
-            data = self._recv()
-        finally:
-            self.deadline = 0.0
-        self.parser.receive_data(data)
+        parser = self._parser
+        hook = self._hook
+        state = self.state
+        if state is _ACTIVE:
+            # Between requests: idle until the first byte of the next one.
+            state = self.state = _IDLE
+            if hook is not None:
+                hook(self.info, _IDLE)
+        raw = self._raw
+        while True:
+            if raw is not None:
+                buffer = server.recv_buffer
+                try:
+                    n = raw.recv_into(buffer)
+                except BlockingIOError:
+                    if state is _IDLE:
+                        self._arm(server.idle_timeout)
+                    elif self._timer is None and self._deadline:
+                        # NEW: the header deadline set at accept needs its timer now.
+                        self._start_timer()
+                    n = io_retry(raw.fileno(), READ, None, raw.recv_into, (buffer,))
+                if n:
+                    data = server.recv_view[:n].tobytes()
+                else:
+                    self.peer_closed = True
+                    data = b""
+            else:
+                if state is _IDLE:
+                    self._arm(server.idle_timeout)
+                data = self._recv()
+            was = state
+            if state is not _ACTIVE and data:
+                state = self.state = _ACTIVE
+                if hook is not None:
+                    hook(self.info, _ACTIVE)
+            parser.receive_data(data)
+            event = parser.next_event()
+            if event is not NEED_DATA:
+                self._deadline = 0.0
+                return event
+            if was is _IDLE:
+                # The header timeout runs from the first byte of the request (for a new
+                # connection, from accept: it is armed already).
+                self._arm(server.read_header_timeout)
 
     def send(self, data: Union[bytes, memoryview]) -> None:
         """Write all of ``data``, each slice under the write timeout; _Abort if it fails."""
-        if self.hijacked:
+        if self.state is _HIJACKED:
             return
-        raw = self.raw
+        raw = self._raw
         if raw is not None and len(data) <= WRITE_SLICE:
             # Fast path: the kernel usually takes a whole response at once; then no write
             # deadline is needed, since the write could not stall.
@@ -331,7 +470,7 @@ class Connection:
                 return
             data = memoryview(data)[sent:]
         timeout = self.server.write_timeout
-        sendall = self.sock.sendall
+        sendall = self._sock.sendall
         try:
             if len(data) <= WRITE_SLICE:
                 if timeout is not None:
@@ -346,11 +485,31 @@ class Connection:
         except OSError as exc:
             raise _Abort(f"client gone: {exc}") from None
         finally:
-            self.deadline = 0.0
+            self._deadline = 0.0
+
+    # -- I/O ----------------------------------------------------------------------------------
+
+    def _recv(self) -> bytes:
+        """One recv into the server's shared buffer; the bytes are copied out at once."""
+        server = self.server
+        n = self._sock.recv_into(server.recv_buffer)
+        if not n:
+            self.peer_closed = True
+            return b""
+        return server.recv_view[:n].tobytes()
+
+    def receive_body_data(self) -> None:
+        """Feed the parser more body bytes (for Input), under the body timeout."""
+        self._arm(self.server.body_timeout, _KIND_BODY)
+        try:
+            data = self._recv()
+        finally:
+            self._deadline = 0.0
+        self._parser.receive_data(data)
 
     def sendfile(self, fd: int, offset: int, count: int) -> None:
         """Send ``count`` bytes of file ``fd`` from ``offset`` with ``os.sendfile``."""
-        out = self.sock.fileno()
+        out = self._sock.fileno()
         timeout = self.server.write_timeout
         try:
             while count > 0:
@@ -368,11 +527,11 @@ class Connection:
         except OSError as exc:
             raise _Abort(f"client gone: {exc}") from None
         finally:
-            self.deadline = 0.0
+            self._deadline = 0.0
 
     def send_continue(self, headers: Optional[list[tuple[str, str]]]) -> None:
         """Send ``100 Continue`` (with eventlet's optional extra fields)."""
-        parser = self.parser
+        parser = self._parser
         if headers:
             data = parser.send_response(100, "Continue", headers)
         else:
@@ -383,36 +542,35 @@ class Connection:
 
     def hijack(self) -> Any:
         """Hand the socket to the application: no more HTTP from the server on it."""
-        if not self.hijacked:
-            self.hijacked = True
-            self.deadline = 0.0
+        if self.state is not _HIJACKED:
+            self._deadline = 0.0
             self._set_state(_HIJACKED)
-        return self.sock
+        return self._sock
 
     def set_idle(self) -> None:
         """``environ['eventlet.set_idle']``: a long-lived request (a websocket) that a
         graceful stop should end rather than wait for."""
-        self.idle_ok = True
+        self._idle_ok = True
 
     # -- the loop -----------------------------------------------------------------------------
 
     def _serve(self) -> None:
         server = self.server
-        parser = self.parser
-        if self.raw is not None:
+        parser = self._parser
+        if self._raw is not None:
             # The header deadline runs from accept, but its timer is only started if the
             # connection has to wait (_wait_for_head): a client whose request is already
             # there, as with one request per connection, costs no timer at all.
             seconds = server.read_header_timeout
             if seconds is not None:
-                self.deadline = server.clock() + seconds
-                self.deadline_kind = _KIND_ABORT
+                self._deadline = server.clock() + seconds
+                self._deadline_kind = _KIND_ABORT
         else:
             self._arm(server.read_header_timeout)
-            if getattr(self.sock, "_handshake_pending", False):
+            if getattr(self._sock, "_handshake_pending", False):
                 # TLS: the handshake runs here, in this connection's green thread, under the
                 # header timeout; a client failing it only ends its own connection.
-                self.sock.do_handshake()
+                self._sock.do_handshake()
         while True:
             try:
                 # Nothing buffered (no pipelined request): next_event() would say NEED_DATA.
@@ -428,61 +586,9 @@ class Connection:
             if not self._handle(event):
                 return
 
-    def _wait_for_head(self) -> Any:
-        """Receive until the parser has a request head (or EOF); returns the event.
-
-        A deadline is armed only when the green thread is about to park: a head already in
-        the socket's buffer costs no clock read and no timer work.
-        """
-        server = self.server
-        parser = self.parser
-        hook = self._hook
-        state = self.state
-        if state is _ACTIVE:
-            # Between requests: idle until the first byte of the next one.
-            state = self.state = _IDLE
-            if hook is not None:
-                hook(self, _IDLE)
-        raw = self.raw
-        while True:
-            if raw is not None:
-                buffer = server.recv_buffer
-                try:
-                    n = raw.recv_into(buffer)
-                except BlockingIOError:
-                    if state is _IDLE:
-                        self._arm(server.idle_timeout)
-                    elif self.timer is None and self.deadline:
-                        # NEW: the header deadline set at accept needs its timer now.
-                        self._start_timer()
-                    n = io_retry(raw.fileno(), READ, None, raw.recv_into, (buffer,))
-                if n:
-                    data = server.recv_view[:n].tobytes()
-                else:
-                    self.peer_closed = True
-                    data = b""
-            else:
-                if state is _IDLE:
-                    self._arm(server.idle_timeout)
-                data = self._recv()
-            was = state
-            if state is not _ACTIVE and data:
-                state = self.state = _ACTIVE
-                if hook is not None:
-                    hook(self, _ACTIVE)
-            parser.receive_data(data)
-            event = parser.next_event()
-            if event is not NEED_DATA:
-                self.deadline = 0.0
-                return event
-            if was is _IDLE:
-                # The header timeout runs from the first byte of the request (for a new
-                # connection, from accept: it is armed already).
-                self._arm(server.read_header_timeout)
-
     def _reject(self, exc: RemoteProtocolError) -> None:
         """Answer a request the parser refused, then close (lingering)."""
-        self.deadline = 0.0
+        self._deadline = 0.0
         self.server.log.debug(f"rejected request from {self.remote_addr}: {exc} "
                               f"({exc.error_status_hint})")
         if self.peer_closed:
@@ -493,12 +599,12 @@ class Connection:
     def _linger(self) -> None:
         """Half-close, then discard what the client still sends for a while, then close."""
         try:
-            self.sock.shutdown(socket.SHUT_WR)
+            self._sock.shutdown(socket.SHUT_WR)
         except OSError:
             return
         # The response is out, nothing is in flight: a graceful stop ends the lingering (shuts
         # the socket down) instead of waiting up to LINGER_SECONDS for it.
-        self.idle_ok = True
+        self._idle_ok = True
         budget = LINGER_BYTES
         self._arm(LINGER_SECONDS)
         try:
@@ -507,70 +613,97 @@ class Connection:
         except (_Abort, OSError):
             pass
         finally:
-            self.deadline = 0.0
+            self._deadline = 0.0
 
     def _handle(self, request: Request) -> bool:
         """Run the application for ``request`` and send its response; True to keep going."""
         server = self.server
-        parser = self.parser
+        parser = self._parser
         if not server.keepalive:
-            parser.close_after_response()  # a shutdown is handled where the head is encoded
-        env = self.listener.environ.build(self.env_base, request, self.remote_addr,
-                                          self.remote_port)
-        body = Input(self, request.chunked or bool(request.content_length))
+            parser.close_after_response()  # a shutdown marks the parser too (begin_shutdown)
+        env = self._build_env(self._env_base, request, self.remote_addr, self.remote_port)
+        if self._proxy is not None:
+            try:
+                self._proxy.apply(env)
+            except RemoteProtocolError as exc:
+                self._reject(exc)
+                return False
+        body = Input(self, parser, request.chunked or bool(request.content_length))
         env["wsgi.input"] = body
         env["eventlet.input"] = body
         posthooks: list[Any] = []
         env["eventlet.posthooks"] = posthooks
         env["eventlet.set_idle"] = self.set_idle
-        response = Response(self, request)
+        response = Response(self, parser, request)
         access = server.access_log
-        started = server.clock() if access is not None else 0.0
+        hooks = server.request_hooks
+        started = server.clock() if access is not None or hooks is not None else 0.0
         try:
-            result = server.app(env, response.start_response)
             try:
-                if self.hijacked:
-                    pass
-                elif type(result) is list or type(result) is tuple:
-                    response.send_list(result)  # type: ignore[arg-type]
-                elif type(result) is FileWrapper and response.send_file(result):
-                    pass
-                else:
-                    minimum = env.get("eventlet.minimum_write_chunk_size",
-                                      server.minimum_chunk_size)
-                    response.send_iterable(result, minimum or 0)
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
-        except (Exception, Timeout) as exc:  # noqa: BLE001 - an app's failure is reported
-            if not self._app_failed(request, response, exc):
-                return False
-        if posthooks:
-            self._run_posthooks(env, posthooks)
-        if access is not None:
-            access.log(env, f"{request.method} {request.target} HTTP/{request.http_version}",
-                       response.code, response.body_bytes, server.clock() - started)
-        if self.hijacked:
+                if hooks is not None:
+                    hooks.before(env, self)
+                result = server.app(env, response.start_response)
+                try:
+                    if self.state is _HIJACKED:
+                        pass
+                    elif type(result) is list or type(result) is tuple:
+                        response.send_list(result)  # type: ignore[arg-type]
+                    elif type(result) is FileWrapper and response.send_file(result):
+                        pass
+                    else:
+                        minimum = env.get("eventlet.minimum_write_chunk_size",
+                                          server.minimum_chunk_size)
+                        response.send_iterable(result, minimum or 0)
+                finally:
+                    close = getattr(result, "close", None)
+                    if close is not None:
+                        close()
+            except (Exception, Timeout) as exc:  # noqa: BLE001 - an app's failure is reported
+                if not self._app_failed(request, response, exc):
+                    return False
+            if posthooks:
+                self._run_posthooks(env, posthooks)
+            if access is not None:
+                access.log(env, f"{request.method} {request.target} HTTP/{request.http_version}",
+                           response.code, response.body_bytes, server.clock() - started)
+        finally:
+            if hooks is not None:
+                hooks.after(env, response, server.clock() - started)
+        if self._should_reuse():
+            parser.start_next_cycle()
+            return True
+        return self._reuse_after_draining()
+
+    def _should_reuse(self) -> bool:
+        """Whether this connection may serve another request now (Go's
+        ``shouldReuseConnection``): the application did not take the socket, neither side
+        asked to close, the request body was read to its end, and the server is not
+        stopping."""
+        parser = self._parser
+        return (self.state is not _HIJACKED and not parser.our_must_close
+                and parser.their_body_complete and not self.server.closing)
+
+    def _reuse_after_draining(self) -> bool:
+        """The slow path after a response: drain an unread body, or close (lingering when
+        the client may still be sending). True if the connection can be reused after all."""
+        if self.state is _HIJACKED:
             return False
-        if parser.our_must_close:
-            if not parser.their_body_complete:
+        parser = self._parser
+        if not parser.their_body_complete:
+            if parser.our_must_close or not self._drain():
                 self._linger()
-            return False
-        if not parser.their_body_complete and not self._drain():
-            self._linger()
-            return False
-        if server.closing:
-            return False
-        parser.start_next_cycle()
-        return True
+                return False
+        if self._should_reuse():
+            parser.start_next_cycle()
+            return True
+        return False
 
     def _drain(self) -> bool:
         """Read and drop the unread rest of the request body, up to ``max_drain_bytes``.
 
         True when the body was consumed and the connection can be reused.
         """
-        parser = self.parser
+        parser = self._parser
         budget = self.server.max_drain_bytes
         try:
             while budget >= 0:
@@ -591,9 +724,9 @@ class Connection:
         if isinstance(exc, BodyTimeout):
             server.log.debug(f"body timeout from {self.remote_addr}")
             if not response.headers_sent:
-                self.send(_errors.render_status(408))
+                self._answer_for_app(response, 408, _errors.render_status(408))
             return False
-        parser_error = self.parser.their_state is ERROR
+        parser_error = self._parser.their_state is ERROR
         if isinstance(exc, LocalProtocolError):
             server.log.error(f"invalid response from the application to {request.method} "
                              f"{request.target}: {exc}")
@@ -605,17 +738,25 @@ class Connection:
         if parser_error:
             # The application failed because the request body was malformed: say so.
             try:
-                self.parser.next_event()
+                self._parser.next_event()
             except RemoteProtocolError as perr:
-                self.send(_errors.render_protocol_error(perr))
+                status = perr.error_status_hint
+                self._answer_for_app(response, status, _errors.render_protocol_error(perr))
                 self._linger()
                 return False
         text = ""
         if server.debug:
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        self.send(_errors.render_app_error(text))
+        self._answer_for_app(response, 500, _errors.render_app_error(text))
         self._linger()
         return False
+
+    def _answer_for_app(self, response: Response, status: int, data: bytes) -> None:
+        # The access log and the after-request hook report what the client got.
+        response.code = status if 400 <= status <= 599 else 400
+        response.reason = _errors.reason_phrase(response.code)
+        response.headers = []
+        self.send(data)
 
     def _run_posthooks(self, env: dict[str, Any],
                        hooks: list[tuple[Callable[..., Any], Any, Any]]) -> None:
@@ -624,6 +765,14 @@ class Connection:
                 hook(env, *args, **kwargs)
             except Exception:
                 self.server.log.error("error in an eventlet.posthooks callback", exc_info=True)
+
+
+def _plain_socket(sock: Any) -> Optional[socket.socket]:
+    """The plain socket under a GreenSocket, for the fast paths of _wait_for_head and send;
+    None for TLS and for sockets with a timeout of their own, which take the general path."""
+    if type(sock) is GreenSocket and sock.gettimeout() is None:
+        return sock.fd
+    return None
 
 
 def _is_gone(exc: OSError) -> bool:

@@ -12,7 +12,7 @@ Keys, and where they differ from eventlet 0.41:
   ``text/plain``).
 * ``PATH_INFO`` is percent-decoded as latin-1 (PEP 3333's "bytes as latin-1 str"), and
   ``RAW_PATH_INFO`` keeps the undecoded path, as eventlet. An absolute-form target
-  (``GET http://host/p``) yields the path part.
+  (``GET http://host/p``) yields the path part, and its authority is ``HTTP_HOST``.
 * Header fields whose name contains ``_`` are not turned into ``HTTP_*`` keys (the same
   anti-spoofing rule as eventlet #959, nginx and Apache): ``X_Forwarded_For`` must not pose as
   ``X-Forwarded-For``. Repeated fields are joined with ``,`` (``Cookie`` with ``; ``).
@@ -166,6 +166,9 @@ class EnvironBuilder:
                 env[key] = f"{old}; {value}"
             else:
                 env[key] = f"{old},{value}"
+        if target[:1] != "/" and req.host is not None:
+            # absolute-form: the target's authority replaces the Host field (RFC 9112 3.2.2)
+            env["HTTP_HOST"] = req.host
         return env
 
 

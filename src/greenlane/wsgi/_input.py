@@ -17,18 +17,40 @@ mistake for the whole upload; the body-read timeout raises ``socket.timeout``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Protocol
 
 from greenlane._http1 import RemoteProtocolError
 
 if TYPE_CHECKING:
-    from greenlane.wsgi._conn import Connection
+    from greenlane._http1 import ServerConnection
 
-__all__ = ["ChunkReadError", "ClientDisconnected", "Input"]
+__all__ = ["BodyChannel", "ChunkReadError", "ClientDisconnected", "Input"]
 
 # The most a single read() asks the parser for when the caller did not bound it; also the
 # slice size readline() works in.
 _READ_CHUNK = 65536
+
+
+class BodyChannel(Protocol):
+    """What an :class:`Input` needs from the connection its request arrived on.
+
+    ``greenlane.wsgi._conn.Connection`` is the real one; the body's framing state lives in
+    the ``ServerConnection`` passed alongside.
+    """
+
+    #: Requests started on the connection; an Input is valid only during its own.
+    request_count: int
+    #: The client closed its side (a body cut short is then a disconnect, not bad framing).
+    peer_closed: bool
+
+    def receive_body_data(self) -> None:
+        """Feed the parser more bytes from the client (under the body timeout)."""
+
+    def send_continue(self, headers: Optional[list[tuple[str, str]]]) -> None:
+        """Send the interim ``100 Continue`` response."""
+
+    def hijack(self) -> Any:
+        """Hand the socket over to the application."""
 
 
 class ChunkReadError(ValueError):
@@ -50,10 +72,11 @@ class Input:
     Only valid during its request: after the response, reads return ``b""``.
     """
 
-    __slots__ = ("_conn", "_continue_headers", "_done", "_pending", "_request_id")
+    __slots__ = ("_conn", "_continue_headers", "_done", "_parser", "_pending", "_request_id")
 
-    def __init__(self, conn: Connection, has_body: bool) -> None:
+    def __init__(self, conn: BodyChannel, parser: ServerConnection, has_body: bool) -> None:
         self._conn = conn
+        self._parser = parser
         self._request_id = conn.request_count
         self._done = not has_body
         # Bytes taken from the parser by readline() beyond the line it returned.
@@ -71,7 +94,7 @@ class Input:
             # A reference kept past its request must not read the next request's body.
             self._done = True
             return b""
-        parser = conn.parser
+        parser = self._parser
         try:
             while True:
                 chunk = parser.read_body(max_bytes)
@@ -206,7 +229,7 @@ class Input:
 
         Does nothing if the client did not ask for one or the response has started.
         """
-        parser = self._conn.parser
+        parser = self._parser
         if self._conn.request_count == self._request_id and (
             parser.they_are_waiting_for_100_continue
         ):

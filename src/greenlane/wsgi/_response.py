@@ -3,6 +3,8 @@
 Per-request state lives in a slotted :class:`Response`; the application gets its bound methods
 ``start_response`` and ``write``. There are no closures over mutable cells (eventlet's
 ``headers_set = []``, ``use_chunked = [False]``): every piece of state is a named, typed slot.
+A Response talks to its connection only through :class:`ResponseChannel` (a few calls that
+write bytes) and to the sans-IO parser it is given, so it can be driven without a socket.
 
 How a response goes out (the head never goes out on its own if a body byte is known):
 
@@ -28,15 +30,15 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol, Union
 
+from greenlane._http1 import parse_content_length
 from greenlane._http1.abnf import TOKEN
 
 if TYPE_CHECKING:
-    from greenlane._http1 import Request
-    from greenlane.wsgi._conn import Connection
+    from greenlane._http1 import Request, ServerConnection
 
-__all__ = ["FileWrapper", "HeaderPolicy", "Response"]
+__all__ = ["FileWrapper", "HeaderPolicy", "Response", "ResponseChannel"]
 
 _TOKEN_MATCH = TOKEN.fullmatch
 
@@ -58,6 +60,28 @@ _HOP_BY_HOP = frozenset(
 # Send big bodies in slices of this size, so the write timeout bounds the time without
 # progress, not the time the whole body takes to reach a slow client.
 WRITE_SLICE = 1 << 20
+
+
+class ResponseChannel(Protocol):
+    """What a :class:`Response` needs from the connection it answers on.
+
+    ``greenlane.wsgi._conn.Connection`` is the real one; a test can pass anything with these
+    members. The response's framing state lives in the ``ServerConnection`` passed alongside.
+    """
+
+    #: The checks and caches applied to the application's status and headers.
+    header_policy: HeaderPolicy
+    #: ``os.sendfile`` may be used (plain TCP, not TLS).
+    can_sendfile: bool
+    #: An HTTP/1.0-only server: a body of unknown length is collected, never chunked.
+    http10_only: bool
+
+    def send(self, data: Union[bytes, memoryview]) -> None:
+        """Write all of ``data`` (raising a BaseException if the client is gone)."""
+
+    def sendfile(self, fd: int, offset: int, count: int) -> None:
+        """Write ``count`` bytes of file ``fd`` from ``offset``."""
+
 
 class HeaderPolicy:
     """Checks applications' statuses and header names, with per-server caches.
@@ -211,8 +235,14 @@ class _SendfileBody:
 class Response:
     """State of one response; ``start_response`` and ``write`` are its bound methods.
 
+    Args:
+        channel: the connection the bytes go to (see :class:`ResponseChannel`).
+        parser: the connection's sans-IO state, which frames the body.
+        request: the request being answered.
+
     Attributes:
-        code: status code from ``start_response`` (0 before it is called).
+        code: status code from ``start_response`` (0 before it is called), or the status
+            the server answered with itself (500, 408) when the application failed.
         reason: reason phrase.
         headers: the checked header list; None before ``start_response``.
         has_length: the application gave a Content-Length.
@@ -222,17 +252,20 @@ class Response:
 
     __slots__ = (
         "body_bytes",
+        "channel",
         "code",
-        "conn",
         "has_length",
         "headers",
         "headers_sent",
+        "parser",
         "reason",
         "request",
     )
 
-    def __init__(self, conn: Connection, request: Request) -> None:
-        self.conn = conn
+    def __init__(self, channel: ResponseChannel, parser: ServerConnection,
+                 request: Request) -> None:
+        self.channel = channel
+        self.parser = parser
         self.request = request
         self.code = 0
         self.reason = ""
@@ -240,6 +273,11 @@ class Response:
         self.has_length = False
         self.headers_sent = False
         self.body_bytes = 0
+
+    @property
+    def status(self) -> str:
+        """``"200 OK"``: the status as PEP 3333 spells it; ``""`` before there is one."""
+        return f"{self.code} {self.reason}" if self.code else ""
 
     # -- the application's side ---------------------------------------------------------------
 
@@ -255,7 +293,7 @@ class Response:
         elif self.headers is not None:
             raise AssertionError("start_response() called a second time without exc_info "
                                  "(PEP 3333)")
-        policy = self.conn.server.header_policy
+        policy = self.channel.header_policy
         try:
             code, reason = policy._statuses[status]  # the cache in front of policy.status()
         except (KeyError, TypeError):
@@ -273,26 +311,22 @@ class Response:
             raise AssertionError("write() called before start_response()")
         if type(data) is not bytes:
             data = _as_bytes(data)
-        conn = self.conn
         if self.headers_sent:
             if data:
                 self.body_bytes += len(data)
-                conn.send(conn.parser.send_data(data))
+                self.channel.send(self.parser.send_data(data))
             return
         out = self._head()
         if data:
             self.body_bytes += len(data)
-            out += conn.parser.send_data(data)
-        conn.send(out)
+            out += self.parser.send_data(data)
+        self.channel.send(out)
 
     # -- the server's side --------------------------------------------------------------------
 
     def _head(self) -> bytes:
-        conn = self.conn
-        if conn.server.closing:
-            conn.parser.close_after_response()
         assert self.headers is not None
-        head = conn.parser.send_response(self.code, self.reason, self.headers)
+        head = self.parser.send_response(self.code, self.reason, self.headers)
         self.headers_sent = True
         return head
 
@@ -317,8 +351,7 @@ class Response:
             body = b""
         else:
             body = b"".join([p if type(p) is bytes else _as_bytes(p) for p in body_parts])
-        conn = self.conn
-        parser = conn.parser
+        parser = self.parser
         if self.headers_sent:
             out = parser.send_last(body)
         else:
@@ -328,13 +361,13 @@ class Response:
             out = self._head() + parser.send_last(body)
         self.body_bytes += len(body)
         if out:
-            conn.send(out)
+            self.channel.send(out)
 
     def send_iterable(self, body: Iterable[bytes], minimum_chunk_size: int) -> None:
         """Send a response whose body is any other iterable, chunk by chunk."""
-        conn = self.conn
-        parser = conn.parser
-        if conn.server.http10_only and not self.has_length and not self.headers_sent:
+        channel = self.channel
+        parser = self.parser
+        if channel.http10_only and not self.has_length and not self.headers_sent:
             # An HTTP/1.0 server cannot chunk: learn the length by reading the whole body.
             self.send_list([data if type(data) is bytes else _as_bytes(data) for data in body])
             return
@@ -353,12 +386,12 @@ class Response:
                                          "start_response()")
                 out = self._head() + parser.send_data(data)
             self.body_bytes += len(data)
-            conn.send(out)
+            channel.send(out)
         self.finish()
 
     def finish(self) -> None:
         """End the body (sending the head first if nothing was sent)."""
-        parser = self.conn.parser
+        parser = self.parser
         if self.headers_sent:
             out = parser.send_eom()
         else:
@@ -370,7 +403,7 @@ class Response:
                 self.has_length = True
             out = self._head() + parser.send_eom()
         if out:
-            self.conn.send(out)
+            self.channel.send(out)
 
     def send_file(self, wrapper: FileWrapper) -> bool:
         """Send a ``wsgi.file_wrapper`` body with ``os.sendfile``; False if it cannot be.
@@ -379,8 +412,8 @@ class Response:
         regular file with ``fileno()``. The Content-Length is the application's, else the
         rest of the file from its current position.
         """
-        conn = self.conn
-        if self.headers_sent or self.headers is None or not conn.can_sendfile:
+        channel = self.channel
+        if self.headers_sent or self.headers is None or not channel.can_sendfile:
             return False
         filelike = wrapper.filelike
         try:
@@ -401,29 +434,30 @@ class Response:
             if self._may_add_length(count):
                 self.headers = [*self.headers, ("Content-Length", str(count))]
                 self.has_length = True
-        parser = conn.parser
+        parser = self.parser
         out = self._head()
         framed = parser.send_data(_SendfileBody(count))  # type: ignore[arg-type]
         if isinstance(framed, _SendfileBody):
-            conn.send(out)
-            conn.sendfile(fd, offset, count)
+            channel.send(out)
+            channel.sendfile(fd, offset, count)
             self.body_bytes += count
             if hasattr(filelike, "seek"):
                 filelike.seek(offset + count)
         else:
-            conn.send(out + framed)  # HEAD: nothing to send
+            channel.send(out + framed)  # HEAD: nothing to send
         tail = parser.send_eom()
         if tail:
-            conn.send(tail)
+            channel.send(tail)
         return True
 
 
 def _declared_length(headers: list[tuple[str, str]]) -> Optional[int]:
     for name, value in headers:
         if name.lower() == "content-length":
-            # The same rule as _http1's: 1*DIGIT (isdigit alone accepts "²"), OWS stripped.
-            value = value.strip(" \t")
-            return int(value) if value.isdigit() and value.isascii() else None
+            try:
+                return parse_content_length(value)  # the parser's rule, digit cap included
+            except ValueError:
+                return None
     return None
 
 

@@ -18,13 +18,23 @@ Life cycle::
 to close after their current response (with ``Connection: close``), shuts down the sockets of
 hijacked (websocket) connections and of requests that called ``eventlet.set_idle``, waits for
 the rest up to ``timeout``, and only then force-closes what is left. ``stop()`` asks for the
-same from anywhere: a signal handler, another OS thread, or a green thread that must not block.
+same from anywhere: a signal handler, another OS thread, or a green thread that must not block;
+it reaches the server's hub through ``hub.call_threadsafe``.
 
 Capacity: at most ``max_connections`` connections are served at once (default 16384;
 eventlet's pool stopped at 1024). At the limit the accept loops stop accepting until a
 connection closes, so new clients wait in the kernel's listen backlog: back-pressure, not
-errors. On start the soft RLIMIT_NOFILE is raised towards the hard limit (as Go's runtime does)
-so that the default capacity is reachable.
+errors. Accept loops at the limit park in one wait queue and all look again when a connection
+closes; with several listeners a loop accepts only after its listener has a client waiting, so
+a free slot goes to whichever has one and the limit is never exceeded (their listening sockets
+are put in non-blocking mode for that). On start the soft
+RLIMIT_NOFILE is raised towards the hard limit (as Go's runtime does) so that the default
+capacity is reachable.
+
+Deployment features (for ``greenlane serve`` and the Gunicorn worker): trusted proxy headers
+(``proxy_headers``, ``forwarded_allow_ips``, ``secure_scheme_headers``; see ``_proxy``),
+request hooks (``before_request``, ``after_request``), ``max_requests``, and a separate
+``access_log`` destination.
 """
 
 from __future__ import annotations
@@ -32,7 +42,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 from greenlet import getcurrent, greenlet
 
@@ -40,12 +50,12 @@ from greenlane._http1 import Limits
 from greenlane.event import Event
 from greenlane.greenio import GreenSocket
 from greenlane.greenthread import kill, sleep, spawn_n
-from greenlane.hubs import get_hub, notify_close, trampoline
-from greenlane.hubs._waiter import Waiter
-from greenlane.wsgi._conn import Connection, ConnState, _Abort
+from greenlane.hubs import READ, HubError, WaitQueue, get_hub
+from greenlane.wsgi._conn import Connection, ConnectionInfo, ConnState, _Abort
 from greenlane.wsgi._environ import EnvironBuilder, is_wildcard
 from greenlane.wsgi._log import DEFAULT_LOG_FORMAT, AccessLog, ServerLog
-from greenlane.wsgi._response import FileWrapper, HeaderPolicy
+from greenlane.wsgi._proxy import DEFAULT_FORWARDED_ALLOW_IPS, ProxyPolicy
+from greenlane.wsgi._response import FileWrapper, HeaderPolicy, Response
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "Server"]
 
@@ -108,7 +118,8 @@ def _socket_url(sock: Any, addr: Any, tls: bool) -> str:
         return f"{scheme}://[{addr[0]}]:{addr[1]}"
     if isinstance(addr, bytes):
         addr = addr.decode("utf-8", "replace")
-    return f"{scheme}:{addr}"
+    # A Unix socket, named as greenlane serve's --bind takes it.
+    return f"unix:{addr}" if not tls else f"https+unix:{addr}"
 
 
 def _raise_nofile_limit(wanted: int) -> None:
@@ -125,17 +136,69 @@ def _raise_nofile_limit(wanted: int) -> None:
         pass
 
 
+BeforeRequest = Callable[[dict[str, Any]], Any]
+"""``before_request(environ)``: see ``Server``."""
+AfterRequest = Callable[[dict[str, Any], str, list[tuple[str, str]], int, float], Any]
+"""``after_request(environ, status, headers, body_bytes, seconds)``: see ``Server``."""
+
+
+class _RequestHooks:
+    """The per-request extras: before/after hooks and the ``max_requests`` count.
+
+    Exists only when one of them is configured, so a plain server pays one ``is None`` test
+    per request for all of them.
+    """
+
+    __slots__ = ("after_request", "before_request", "count", "max_requests", "server")
+
+    def __init__(self, server: Server, before_request: Optional[BeforeRequest],
+                 after_request: Optional[AfterRequest], max_requests: Optional[int]) -> None:
+        self.server = server
+        self.before_request = before_request
+        self.after_request = after_request
+        self.max_requests = max_requests
+        self.count = 0
+
+    def before(self, env: dict[str, Any], conn: Connection) -> None:
+        """Count the request, then call ``before_request`` (whose exception fails it)."""
+        limit = self.max_requests
+        if limit is not None:
+            self.count += 1
+            if self.count >= limit:
+                # This response, and every later one, closes its connection (as Gunicorn's
+                # force_close); the server stops accepting.
+                conn.close_after_response()
+                if self.count == limit:
+                    self.server._max_requests_reached()
+        hook = self.before_request
+        if hook is not None:
+            hook(env)
+
+    def after(self, env: dict[str, Any], response: Response, seconds: float) -> None:
+        """Call ``after_request``; its exceptions are logged, never raised."""
+        hook = self.after_request
+        if hook is None:
+            return
+        try:
+            hook(env, response.status, list(response.headers or ()), response.body_bytes,
+                 seconds)
+        except Exception:
+            self.server.log.error("error in the after_request hook", exc_info=True)
+
+
 class Server:
     """A WSGI server on green threads: one green thread per connection.
 
     The defaults are a safe, valid configuration. Every argument is keyword-only except
-    ``app`` and ``listeners``.
+    ``app`` and ``listeners``. Not in eventlet, whose ``server()`` function (kept, in
+    ``greenlane.wsgi``) builds one of these.
 
     Args:
         app: the WSGI application.
-        listeners: listening sockets (``greenlane.listen(...)``, optionally TLS-wrapped with
-            ``greenlane.wrap_ssl(..., server_side=True)``); more can be added with
-            ``add_listener`` before ``start``. Plain stdlib sockets are wrapped.
+        listeners: listening sockets (``greenlane.listen(...)``, for TCP or a Unix socket
+            path, optionally TLS-wrapped with ``greenlane.wrap_ssl(..., server_side=True)``);
+            more can be added with ``add_listener`` before ``start``. Plain stdlib sockets are
+            wrapped. The server closes them when it stops.
         max_connections: connections served at once; at the limit accepting pauses.
         read_header_timeout: seconds to receive a whole request head, counted from accept
             (first request) or from its first byte (later requests). Defends against
@@ -162,12 +225,48 @@ class Server:
         log_output: False silences startup lines and the access log (not errors).
         log_format: access-log format, eventlet's by default.
         log_x_forwarded_for: prefix the client address with X-Forwarded-For in the log.
+        access_log: where access-log lines go: True (default) with the server's other lines
+            (``log``); False or None: nowhere; a file (anything with ``write``) or a logger
+            (its ``info``). ``log_output=False`` silences it in any case.
         custom_pool: an object with ``spawn`` (e.g. a ``GreenPool``) to run connections in;
             its own size limit then applies too.
         shutdown_timeout: how long ``serve_forever`` lets requests finish after Ctrl-C or
             ``stop()`` without a timeout.
-        on_state: ``callback(connection, ConnState)`` on every state change (Go's
-            ``Server.ConnState``); it runs in the connection's green thread and must not block.
+        on_state: ``callback(info, ConnState)`` on every state change (Go's
+            ``Server.ConnState``), with the connection's read-only :class:`ConnectionInfo`
+            (the same object for every call about one connection); it runs in the
+            connection's green thread and must not block.
+        proxy_headers: take the client's address, scheme and host from ``X-Forwarded-For``,
+            ``X-Forwarded-Proto``, ``X-Forwarded-Host`` and ``Forwarded`` when the peer is in
+            ``forwarded_allow_ips``; from other peers they are ordinary ``HTTP_*`` keys.
+            Default False. See ``greenlane.wsgi._proxy`` for the exact rules.
+        forwarded_allow_ips: the trusted proxies: addresses and networks (CIDR), a
+            comma-separated string or a list; default ``"127.0.0.1,::1"``. ``"*"`` trusts
+            every peer: dangerous unless nothing but the proxy can reach the server, since
+            any client could then set its own ``REMOTE_ADDR``. Unix-socket peers are trusted.
+        secure_scheme_headers: Gunicorn's setting: ``{header: value meaning https}``; from a
+            trusted peer these decide ``wsgi.url_scheme`` (even without ``proxy_headers``),
+            and conflicting ones get a 400. Default None (not used).
+        before_request: ``before_request(environ)``, called in the connection's green thread
+            just before the application (Gunicorn's ``pre_request``); an exception fails the
+            request as an application error would (500).
+        after_request: ``after_request(environ, status, headers, body_bytes, seconds)``,
+            called once for every request that reached ``before_request``/the application,
+            when its response is complete or the request ended otherwise (client gone,
+            timeout, shutdown): ``status`` is what was sent (``"200 OK"``, ``"500 Internal
+            Server Error"`` when the server answered for a failed application, ``""`` if no
+            response went out), ``headers`` the application's response headers (without the
+            ones the server adds), ``body_bytes`` the body bytes sent, ``seconds`` the time
+            since the request's head was parsed. For Gunicorn's ``post_request`` and access
+            log; exceptions are logged.
+        max_requests: after this many requests (counted as the application is called) the
+            server stops accepting and shuts down gracefully: that request and those in
+            flight are answered with ``Connection: close``. Default None (no limit).
+        on_max_requests: called (in a green thread) instead of the graceful stop when
+            ``max_requests`` is reached; the Gunicorn worker uses it to end its run loop,
+            which then calls ``stop()`` itself.
+        warn_if_root: log a warning at start when running as root (default True); for
+            callers that warn themselves or drop privileges (``greenlane serve``, Gunicorn).
     """
 
     def __init__(
@@ -194,9 +293,18 @@ class Server:
         log_output: bool = True,
         log_format: str = DEFAULT_LOG_FORMAT,
         log_x_forwarded_for: bool = True,
+        access_log: Any = True,
         custom_pool: Any = None,
         shutdown_timeout: Optional[float] = DEFAULT_SHUTDOWN_TIMEOUT,
-        on_state: Optional[Callable[[Connection, ConnState], Any]] = None,
+        on_state: Optional[Callable[[ConnectionInfo, ConnState], Any]] = None,
+        proxy_headers: bool = False,
+        forwarded_allow_ips: Union[str, Iterable[str]] = DEFAULT_FORWARDED_ALLOW_IPS,
+        secure_scheme_headers: Optional[Mapping[str, str]] = None,
+        before_request: Optional[BeforeRequest] = None,
+        after_request: Optional[AfterRequest] = None,
+        max_requests: Optional[int] = None,
+        on_max_requests: Optional[Callable[[], Any]] = None,
+        warn_if_root: bool = True,
     ) -> None:
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, not {max_connections}")
@@ -205,8 +313,16 @@ class Server:
         for name, value in timeouts.items():
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be positive or None, not {value!r}")
+        if shutdown_timeout is not None and shutdown_timeout < 0:
+            raise ValueError(f"shutdown_timeout must be >= 0 or None, not {shutdown_timeout!r}")
+        if max_requests is not None and max_requests < 1:
+            raise ValueError(f"max_requests must be at least 1 or None, not {max_requests!r}")
         if custom_pool is not None and not callable(getattr(custom_pool, "spawn", None)):
             raise TypeError("custom_pool must have a spawn() method (a GreenPool, say)")
+        for name, fn in (("on_state", on_state), ("before_request", before_request),
+                         ("after_request", after_request), ("on_max_requests", on_max_requests)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{name} must be callable, not {fn!r}")
         self.app = app
         self.max_connections = max_connections
         self.read_header_timeout = read_header_timeout
@@ -226,12 +342,25 @@ class Server:
         self.debug = debug
         self.header_policy = HeaderPolicy(capitalize_response_headers)
         self.log = ServerLog(log, log_output, debug)
-        self.access_log: Optional[AccessLog] = (
-            AccessLog(self.log.access_writer(), log_format, log_x_forwarded_for)
-            if log_output else None)
+        self.access_log: Optional[AccessLog] = None
+        if log_output and access_log is not False and access_log is not None:
+            writer = (self.log.access_writer() if access_log is True
+                      else _line_writer(access_log))
+            self.access_log = AccessLog(writer, log_format, log_x_forwarded_for)
         self.custom_pool = custom_pool
         self.shutdown_timeout = shutdown_timeout
         self.on_state = on_state
+        # Built (so checked) even when unused: a bad allow list is a configuration error.
+        policy = ProxyPolicy(forwarded_allow_ips, proxy_headers, secure_scheme_headers)
+        self.proxy_policy: Optional[ProxyPolicy] = (
+            policy if proxy_headers or secure_scheme_headers else None)
+        self.request_hooks: Optional[_RequestHooks] = None
+        if before_request is not None or after_request is not None or max_requests:
+            self.request_hooks = _RequestHooks(self, before_request, after_request,
+                                               max_requests)
+        self.max_requests = max_requests
+        self._on_max_requests = on_max_requests
+        self._warn_if_root = warn_if_root
         self._environ = environ
         self._listeners: list[_ListenerInfo] = []
         # Set by start(); the server then belongs to that OS thread's hub.
@@ -243,16 +372,16 @@ class Server:
         self.recv_view = memoryview(self.recv_buffer)
         self._conns: dict[Connection, None] = {}
         self._accepting: list[greenlet] = []
-        self._capacity_waiter: Optional[Waiter] = None
+        # Accept loops waiting for a free connection slot.
+        self._capacity = WaitQueue()
         self._on_shutdown: list[Callable[[], Any]] = []
         self.closing = False
         self._started = False
+        self._cut_off = False
         self._stopped: Event[bool] = Event()
         self._drained: Optional[Event[None]] = None
+        # The latest stop() request: (timeout,), from any thread; read on the hub.
         self._stop_requested: Optional[tuple[Optional[float]]] = None
-        self._wake_r: Optional[socket.socket] = None
-        self._wake_w: Optional[socket.socket] = None
-        self._control: Optional[greenlet] = None
         for sock in listeners:
             self.add_listener(sock)
 
@@ -280,9 +409,9 @@ class Server:
         """``http://host:port`` of each listener, as in the startup line."""
         return [info.url for info in self._listeners]
 
-    def connections(self) -> list[Connection]:
-        """The live connections (a snapshot)."""
-        return list(self._conns)
+    def connections(self) -> list[ConnectionInfo]:
+        """Read-only views of the live connections (a snapshot)."""
+        return [conn.info for conn in self._conns]
 
     def statistics(self) -> dict[str, int]:
         """Live connections per state, plus ``"total"``."""
@@ -301,84 +430,103 @@ class Server:
         if not self._listeners:
             raise RuntimeError("the server has no listening socket")
         self._started = True
-        self.hub = get_hub()
-        self.clock = self.hub.clock
+        hub = get_hub()
+        self.clock = hub.clock
         _raise_nofile_limit(self.max_connections + 64)
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
+        if self._warn_if_root and hasattr(os, "geteuid") and os.geteuid() == 0:
             self.log.warning(
                 "greenlane.wsgi is running as root, so the application runs as root too; run "
                 "it as an unprivileged user behind a reverse proxy for ports below 1024")
         pid = os.getpid()
+        several = len(self._listeners) > 1
         for info in self._listeners:
+            if several:
+                # Their accept loops wait for readiness themselves (see _accept_loop).
+                info.sock.settimeout(0.0)
             self.log.info(f"({pid}) wsgi starting up on {info.url}")
             self._accepting.append(spawn_n(self._accept_loop, info))
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
-        self._control = spawn_n(self._control_loop)
+        # Published last: a stop() from another thread that sees the hub finds the server
+        # ready to be stopped; one that does not is picked up just below.
+        self.hub = hub
         if self._stop_requested is not None:
-            self._wake()
+            hub.call_threadsafe(self._begin_stop)
 
-    def serve_forever(self) -> None:
+    def serve_forever(self, stop_signals: bool = False) -> None:
         """Serve until shut down; returns once every connection is closed.
 
         Ctrl-C (KeyboardInterrupt) and SystemExit start a graceful shutdown of
         ``shutdown_timeout`` seconds (a second Ctrl-C closes everything at once) and then
         return, as eventlet's ``wsgi.server`` does.
+
+        Args:
+            stop_signals: while serving, SIGTERM and SIGINT stop the server gracefully and a
+                second SIGINT cuts requests in flight off (main thread only; handlers set by
+                the application are left alone; see ``_signals``).
         """
+        restore = None
+        if stop_signals:
+            from greenlane.wsgi._signals import install_stop_signals
+
+            restore = install_stop_signals(self)
+        try:
+            self._serve_forever()
+        finally:
+            if restore is not None:
+                restore()
+
+    def _serve_forever(self) -> None:
         self.start()
         try:
             self._stopped.wait()
         except (KeyboardInterrupt, SystemExit):
             if self.closing:
                 # Interrupted again while a stop (SIGTERM, a first SIGINT) is under way.
-                self._cut_off("second interrupt during shutdown")
+                self._abort_all("second interrupt during shutdown")
+                self._stopped.wait()
                 return
             self.log.info("wsgi exiting")
             try:
                 self.shutdown(self.shutdown_timeout)
             except (KeyboardInterrupt, SystemExit):
-                self._cut_off("second interrupt during shutdown")
+                self._abort_all("second interrupt during shutdown")
+                self._stopped.wait()
 
-    def _cut_off(self, reason: str) -> None:
+    def _abort_all(self, reason: str) -> None:
         # The graceful shutdown in progress wakes once the aborted connections are gone.
+        self._cut_off = True
         for conn in list(self._conns):
             conn.abort(_Abort(reason))
-        self._stopped.wait()
 
     def stop(self, timeout: Optional[float] = None) -> None:
         """Ask for a graceful shutdown and return at once (``timeout`` as for ``shutdown``,
         default ``shutdown_timeout``).
 
-        Safe to call from a signal handler, from another OS thread, and from any green thread;
-        ``serve_forever`` returns when the shutdown is complete.
+        Safe to call from a signal handler, from another OS thread (any number at once), and
+        from any green thread; ``serve_forever`` returns when the shutdown is complete.
+        Before ``start`` the request is kept and honoured when the server starts. During a
+        graceful stop, ``stop(0)`` cuts the requests still in flight off at once.
         """
         self._stop_requested = (self.shutdown_timeout if timeout is None else timeout,)
-        if self._started:
-            self._wake()
-
-    def _wake(self) -> None:
-        w = self._wake_w
-        if w is not None:
+        hub = self.hub
+        if hub is not None and not self._stopped.ready():
             try:
-                w.send(b"x")
-            except OSError:
-                pass  # full (already woken) or closed (already stopped)
+                hub.call_threadsafe(self._begin_stop)
+            except HubError:
+                pass  # the hub's thread has ended: the server is gone with it
 
-    def _control_loop(self) -> None:
-        r = self._wake_r
-        assert r is not None
-        try:
-            while self._stop_requested is None:
-                try:
-                    r.recv(64)
-                except BlockingIOError:
-                    trampoline(r, read=True)
-        except (_Abort, OSError):
-            return
+    def _begin_stop(self) -> None:
+        # On the server's hub, as a callback: must not block, so the shutdown gets its own
+        # green thread. Many stop() calls may queue this many times: only the first counts,
+        # except that a later stop(0) cuts a graceful stop short.
         request = self._stop_requested
-        self._control = None
-        self.shutdown(request[0])
+        if request is None or self._stopped.ready():
+            return
+        if self.closing:
+            if request[0] == 0:
+                self._abort_all("server stop(0) during shutdown")
+            return
+        self.closing = True  # taken by this stop: a second callback must not spawn again
+        spawn_n(self._shutdown, request[0])
 
     def shutdown(self, timeout: Optional[float] = None) -> bool:
         """Stop gracefully: no new connections; let in-flight requests finish.
@@ -391,12 +539,15 @@ class Server:
         """
         if not self._started:
             self._started = True
+            self.closing = True
             self._finish_stop(True)
             return True
         if self.closing:
-            result = self._stopped.wait()
-            return bool(result)
+            return bool(self._stopped.wait())
         self.closing = True
+        return self._shutdown(timeout)
+
+    def _shutdown(self, timeout: Optional[float]) -> bool:
         self._drained = Event()
         for callback in self._on_shutdown:
             try:
@@ -405,14 +556,7 @@ class Server:
                 self.log.error("error in a register_on_shutdown() callback", exc_info=True)
         self._stop_accepting()
         for conn in list(self._conns):
-            state = conn.state
-            if state is ConnState.NEW or state is ConnState.IDLE:
-                conn.abort()
-            elif state is ConnState.HIJACKED or conn.idle_ok:
-                try:
-                    conn.sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            conn.begin_shutdown()
         graceful = True
         if self._conns:
             if timeout is None or timeout > 0:
@@ -421,15 +565,14 @@ class Server:
                 graceful = False
                 self.log.info(f"({os.getpid()}) wsgi shutdown timed out: closing "
                               f"{len(self._conns)} connection(s)")
-                for conn in list(self._conns):
-                    conn.abort(_Abort("server shutdown deadline passed"))
+                self._abort_all("server shutdown deadline passed")
                 # Connections that had not started yet end on their first run.
                 turns = 0
                 while self._conns and turns < 100:
                     sleep(0)
                     turns += 1
-        self._finish_stop(graceful)
-        return graceful
+        self._finish_stop(graceful and not self._cut_off)
+        return graceful and not self._cut_off
 
     def close(self) -> None:
         """Stop at once: close the listeners and every connection."""
@@ -448,16 +591,6 @@ class Server:
                 pass
 
     def _finish_stop(self, graceful: bool) -> None:
-        control = self._control
-        self._control = None
-        if control is not None and control is not getcurrent() and control and not control.dead:
-            kill(control, _Abort("server stopped"))
-        for s in (self._wake_r, self._wake_w):
-            if s is not None:
-                if s is self._wake_r and s.fileno() >= 0:
-                    notify_close(s.fileno())
-                s.close()
-        self._wake_r = self._wake_w = None
         self.log.info(f"({os.getpid()}) wsgi exited")
         if not self._stopped.ready():
             self._stopped.send(graceful)
@@ -467,19 +600,53 @@ class Server:
         ``shutdown``'s result."""
         return bool(self._stopped.wait())
 
+    def _max_requests_reached(self) -> None:
+        self.log.info(f"({os.getpid()}) wsgi served max_requests={self.max_requests}: "
+                      "stopping after the requests in flight")
+        callback = self._on_max_requests
+        if callback is None:
+            self.stop()
+        else:
+            # In a green thread of its own: the callback may block (call shutdown()), and
+            # must not run inside the request that reached the limit.
+            spawn_n(self._call_on_max_requests, callback)
+
+    def _call_on_max_requests(self, callback: Callable[[], Any]) -> None:
+        try:
+            callback()
+        except Exception:
+            self.log.error("error in the on_max_requests callback", exc_info=True)
+
     # -- accepting ----------------------------------------------------------------------------
 
     def _accept_loop(self, info: _ListenerInfo) -> None:
+        # With several listeners each listening socket is non-blocking: accept() raises
+        # BlockingIOError when no client waits, and the loop then parks until one does and
+        # looks at the capacity again before accepting; otherwise a loop parked in accept()
+        # on a quiet listener could take a client after the others filled every slot. A lone
+        # listener has no rival: its accept() blocks (the cheaper path, with no exception).
         accept = info.sock.accept
+        fileno = info.sock.fileno()
+        park_on_fd = get_hub().park_on_fd
+        current = getcurrent()
+        conns = self._conns
         pause = 0.0
         nodelay = info.is_tcp
         try:
             while not self.closing:
-                if len(self._conns) >= self.max_connections:
-                    self._wait_for_capacity()
+                if len(conns) >= self.max_connections:
+                    self._capacity.park()
                     continue
                 try:
                     sock, addr = accept()
+                except BlockingIOError:
+                    try:
+                        park_on_fd(READ, fileno, current)
+                    except OSError as exc:  # IOClosed: the listener was closed under us
+                        if not self.closing:
+                            self.log.error(f"listening socket {info.url} failed: {exc}")
+                        return
+                    continue
                 except OSError as exc:
                     if self.closing:
                         return
@@ -505,22 +672,12 @@ class Server:
         except _Abort:
             return
 
-    def _wait_for_capacity(self) -> None:
-        waiter = self._capacity_waiter = Waiter()
-        try:
-            waiter.wait()
-        finally:
-            self._capacity_waiter = None
-
     def _start_connection(self, info: _ListenerInfo, sock: Any, addr: Any) -> None:
         conn = Connection(self, info, sock, addr)
         self._conns[conn] = None
         self.log.debug(f"({os.getpid()}) accepted {addr!r}")
         try:
-            if self.custom_pool is not None:
-                conn.greenlet = self.custom_pool.spawn(conn.run)
-            else:
-                conn.greenlet = spawn_n(conn.run)
+            conn.start(spawn_n if self.custom_pool is None else self.custom_pool.spawn)
         except BaseException:
             self._conns.pop(conn, None)
             sock.close()
@@ -530,10 +687,24 @@ class Server:
         """A connection closed (called from its green thread)."""
         conns = self._conns
         conns.pop(conn, None)
-        waiter = self._capacity_waiter
-        if waiter is not None and len(conns) < self.max_connections:
-            self._capacity_waiter = None
-            waiter.wake()
+        if self._capacity and len(conns) < self.max_connections:
+            # Every parked loop looks again: the slot goes to a listener that has a client.
+            self._capacity.wake_all()
         drained = self._drained
         if drained is not None and not conns and not drained.ready():
             drained.send(None)
+
+
+def _line_writer(target: Any) -> Callable[[str], None]:
+    """A callable writing one access-log line to a logger (``info``) or a file."""
+    info = getattr(target, "info", None)
+    if callable(info):
+        return info  # type: ignore[no-any-return]
+    write = getattr(target, "write", None)
+    if not callable(write):
+        raise TypeError(f"access_log must be True, False, a file or a logger, not {target!r}")
+
+    def write_line(line: str) -> None:
+        write(line + "\n")
+
+    return write_line
