@@ -31,11 +31,13 @@ SCRIPTS = {
     "core": "bench_core.py",
     "io": "bench_io.py",
     "wsgi": "bench_wsgi.py",
+    "ws": "bench_ws.py",
 }
 TITLES = {
     "core": "Core primitives",
     "io": "Green socket I/O",
     "wsgi": "WSGI servers",
+    "ws": "WebSocket servers",
 }
 
 OUTLINE = """# Benchmarks

@@ -216,6 +216,12 @@ class Input:
         """
         return self._conn.hijack()
 
+    def pipelined_data(self) -> bytes:
+        """Bytes the client sent after this request that the server read but did not parse:
+        after ``get_socket()``, the start of the new protocol (a hixie-76 WebSocket client
+        sends 8 key bytes right after its head). Not in eventlet."""
+        return self._parser.trailing_data[0]
+
     def set_hundred_continue_response_headers(
         self, headers: list[tuple[str, str]], capitalize_response_headers: bool = True
     ) -> None:
