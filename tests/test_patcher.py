@@ -1,4 +1,5 @@
-"""monkey_patch, is_monkey_patched and original, each in a fresh interpreter.
+"""monkey_patch, is_monkey_patched, original, import_patched, inject, patch_function and
+``python -m greenlane.patcher``, each in a fresh interpreter.
 
 Patching edits the stdlib modules of the whole process, so every test runs its scenario in a
 subprocess (``sys.executable``) and checks what it printed; the test process stays unpatched.
@@ -6,9 +7,11 @@ subprocess (``sys.executable``) and checks what it printed; the test process sta
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -28,7 +31,8 @@ def test_patched_time_sleep_and_sockets_cooperate() -> None:
         from greenlane.greenio import GreenSocket
 
         assert socket.socket is GreenSocket and socket.SocketType is GreenSocket
-        assert time.sleep is greenlane.sleep
+        from greenlane.green import time as green_time
+        assert time.sleep is green_time.sleep
         order = []
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
@@ -77,9 +81,10 @@ def test_monkey_patch_is_idempotent_and_original_gives_unpatched_modules() -> No
         assert socket.socket is GreenSocket
         assert ssl.SSLContext.sslsocket_class is GreenSSLSocket
         assert patcher.is_monkey_patched("socket") and patcher.is_monkey_patched(time)
+        assert patcher.is_monkey_patched("thread") and patcher.is_monkey_patched("_thread")
         # The saved originals survive repeated patching.
-        assert patcher._saved["socket"]["socket"] is real_socket
-        assert patcher._saved["time"]["sleep"] is real_sleep
+        assert patcher._saved.originals["socket"]["socket"] is real_socket
+        assert patcher._saved.originals["time"]["sleep"] is real_sleep
         osock = patcher.original("socket")
         assert osock is patcher.original("socket")
         assert osock.socket is not GreenSocket and osock.socket.__module__ != GreenSocket.__module__
@@ -94,6 +99,21 @@ def test_monkey_patch_is_idempotent_and_original_gives_unpatched_modules() -> No
         assert patcher.original("ssl").SSLContext.sslsocket_class is not GreenSSLSocket
         import json
         assert patcher.original("json") is json  # not patched: the module itself
+        # original("threading") starts real threads: one runs while we block in a real wait.
+        import _thread, threading
+        othreading = patcher.original("threading")
+        assert othreading.Lock is not threading.Lock
+        ran = othreading.Event()
+        seen = []
+        def body():
+            seen.append(othreading.get_ident())
+            ran.set()
+        t = othreading.Thread(target=body)
+        t.start()
+        assert ran.wait(10) and seen[0] != patcher.original("_thread").get_ident()
+        t.join(10)
+        assert not t.is_alive()
+        assert patcher.original("_thread").allocate_lock is not _thread.allocate_lock
         print("ok")
     """)
     assert out.split() == ["ok"]
@@ -112,8 +132,9 @@ def test_selection_rules_follow_eventlet() -> None:
         assert socket.socket is not real_socket
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            patcher.monkey_patch(os=True)
-        assert any("'os'" in str(w.message) for w in caught), caught
+            patcher.monkey_patch(MySQLdb=True)      # no green module for it yet
+        assert any("'MySQLdb'" in str(w.message) for w in caught), caught
+        assert not patcher.is_monkey_patched("builtins")  # off unless named
         try:
             patcher.monkey_patch(sockets=True)
         except TypeError:
@@ -159,3 +180,99 @@ def test_stdlib_http_client_against_a_green_server_after_patching(client: str) -
             conn.close()
     """)
     assert out.strip() == ("hello /u" if client == "urllib" else "hello /h")
+
+
+def test_declarations_are_checked_and_version_gaps_reported() -> None:
+    out = _run("""
+        import types, warnings, json
+        from greenlane import patcher
+        green = types.ModuleType("fake_green")
+        green.dumps = lambda *a, **k: "green"
+        green.no_such_name_here = None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            patcher._apply(green, "json", ("dumps", "no_such_name_here"))
+        assert json.dumps({}) == "green"
+        assert any("json.no_such_name_here does not exist on" in str(w.message)
+                   for w in caught), [str(w.message) for w in caught]
+        try:
+            patcher._apply(green, "json", ("loads",))
+        except AttributeError as exc:
+            assert "fake_green" in str(exc) and "loads" in str(exc)
+        else:
+            raise AssertionError("a name the green module lacks must be an error")
+        green.__patches__ = (("nonsense", "json", ("dumps",)),)
+        try:
+            list(patcher._declared(green))
+        except ValueError as exc:
+            assert "fake_green" in str(exc)
+        else:
+            raise AssertionError("an unknown group must be an error")
+        print("ok")
+    """)
+    assert out.split() == ["ok"]
+
+
+def test_patching_is_lazy() -> None:
+    out = _run("""
+        import sys
+        import greenlane
+        greenlane.monkey_patch(thread=True)
+        assert "greenlane.green.thread" in sys.modules
+        assert "greenlane.green.ssl" not in sys.modules and "ssl" not in sys.modules
+        print("ok")
+    """)
+    assert out.split() == ["ok"]
+
+
+def test_command_line_runs_a_script_and_a_module_patched(tmp_path: Path) -> None:
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent("""
+        import sys, threading, socket
+        from greenlane import patcher
+        from greenlane.green.thread import LockType
+        print(__name__, sys.argv[1:], patcher.is_monkey_patched("socket"),
+              isinstance(threading.Lock(), LockType))
+    """))
+    path = str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    env = {**os.environ, "PYTHONPATH": path}
+    for target in ([str(script)], ["-m", "prog"]):
+        proc = subprocess.run([sys.executable, "-m", "greenlane.patcher", *target, "a", "-b"],
+                              capture_output=True, text=True, timeout=60, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split() == ["__main__", "['a',", "'-b']", "True", "True"]
+    usage = subprocess.run([sys.executable, "-m", "greenlane.patcher"], capture_output=True,
+                           text=True, timeout=60)
+    assert usage.returncode == 2 and "usage:" in usage.stderr
+
+
+def test_import_patched_inject_and_patch_function(tmp_path: Path) -> None:
+    (tmp_path / "usesocket.py").write_text("import socket\nSOCKET = socket.socket\n")
+    out = _run(f"""
+        import sys, socket
+        sys.path.insert(0, {str(tmp_path)!r})
+        from greenlane import patcher
+        from greenlane.greenio import GreenSocket
+        import usesocket
+        assert usesocket.SOCKET is socket.socket              # the plain import: real
+        green = patcher.import_patched("usesocket")
+        assert green.SOCKET is GreenSocket and green is not usesocket
+        assert sys.modules["usesocket"] is usesocket           # restored
+        assert sys.modules["socket"] is socket and socket.socket is not GreenSocket
+        fake = type(sys)("fake_socket")
+        fake.socket = "stand-in"
+        custom = patcher.import_patched("usesocket", ("socket", fake))
+        assert custom.SOCKET == "stand-in"
+        names = {{}}
+        patcher.inject("usesocket", names)
+        assert names["SOCKET"] is GreenSocket and "__name__" not in names
+
+        def which():
+            import socket as s
+            return s.socket
+        assert patcher.patch_function(which)() is GreenSocket
+        assert which() is socket.socket
+        assert not patcher.is_monkey_patched("socket")
+        print("ok")
+    """)
+    assert out.split() == ["ok"]

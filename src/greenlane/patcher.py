@@ -1,76 +1,123 @@
-"""Monkey patching (a first, deliberately small version): ``monkey_patch``, ``is_monkey_patched``,
-``original``.
+"""Monkey patching: make the standard library cooperative in place.
 
-``monkey_patch()`` takes eventlet's keywords, but only two groups are patched so far:
+``monkey_patch()`` replaces names in the real stdlib module objects (``socket.socket``,
+``time.sleep``, ``threading.Lock``, ``_thread.start_new_thread``, ...) with green versions, so
+ordinary blocking code, and the libraries built on it, suspend only the calling green thread.
+It is declarative: each green module (``greenlane.green.*``) says what it patches in a module
+attribute ``__patches__``, a tuple of ``(group, stdlib_module, names)`` triples, where a name
+may be dotted to reach a class attribute (``"SSLContext.sslsocket_class"``); the value patched
+in is the green module's object at the same path. ``_GROUPS`` below maps each of eventlet's
+keywords to the green modules that implement it; a green module that does not exist is skipped.
+A green module may also define ``__after_patch__()``, called once after its names are in place,
+for state that is not a name (threads and locks that exist already).
 
-* ``socket``: in the stdlib ``socket`` module, ``socket``/``SocketType`` become ``GreenSocket``
-  and ``socketpair``, ``fromfd``, ``create_connection`` and ``create_server`` become the green
-  versions; name resolution (``getaddrinfo`` and friends) stays the stdlib's. As in eventlet this
-  also patches ``ssl``: ``ssl.SSLContext.sslsocket_class`` becomes ``GreenSSLSocket``, so every
-  context (``ssl.create_default_context()`` included) wraps cooperatively.
-* ``time``: ``time.sleep`` becomes ``greenlane.sleep``.
+What patching does not do, and why, is in docs/patching.md: names bound before patching
+(``from socket import socket``) keep the real objects, so patch first; the import machinery
+keeps real locks; objects created before patching (a ``queue.Queue``, a lock held in a module
+of your own) stay real, and locks of that kind are reported once by a ``RuntimeWarning``.
 
-``os``, ``select``, ``thread``, ``subprocess``, ``psycopg``, ``MySQLdb`` and ``builtins`` are
-accepted, for code written for eventlet, but not patched yet; asking for one of them explicitly
-(``=True``) warns. Patching edits the stdlib module objects in place (so ``from socket import
-socket`` done *before* patching keeps the real class: patch first, as with eventlet) and is
-idempotent. ``import_patched``, ``inject`` and ``patch_function`` are not offered yet.
+Also here: ``is_monkey_patched``, ``original``, ``import_patched``, ``inject``,
+``patch_function``, and ``python -m greenlane.patcher script.py [args]`` (or ``-m module``),
+which runs a program fully patched. Differences from eventlet: patching never re-imports
+private copies of stdlib modules (only ``original``, ``import_patched`` and ``inject`` make
+copies, because that is what they are for); ``threading`` is patched at the ``_thread`` level
+instead of being re-executed on a green ``_thread``, so the one ``threading`` module there is
+keeps working, main thread included; ``original("threading")`` gives real threads.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 import types
 import warnings
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional, TypeVar
 
-__all__ = ["is_monkey_patched", "monkey_patch", "original"]
+__all__ = ["import_patched", "inject", "is_monkey_patched", "monkey_patch", "original",
+           "patch_function", "slurp_properties"]
 
-# The patcher's record of what it replaced: module name -> {attribute: original value}. With the
-# hub's thread-local, the only mutable module-level state in greenlane (style rule 12).
-_saved: dict[str, dict[str, Any]] = {}
-# Pristine copies handed out by original(), so that each is built once.
-_originals: dict[str, types.ModuleType] = {}
-
-_NOT_YET = ("os", "select", "thread", "subprocess", "psycopg", "MySQLdb", "builtins")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _socket_patches() -> dict[str, dict[str, Any]]:
-    from greenlane.green import socket as green_socket
-    from greenlane.green.ssl import GreenSSLSocket
+class _Record:
+    """What the patcher did. With the hub's thread-local, greenlane's only mutable global.
 
-    names = ("socket", "SocketType", "socketpair", "fromfd", "create_connection", "create_server")
-    return {
-        "socket": {name: getattr(green_socket, name) for name in names},
-        "ssl": {"SSLContext.sslsocket_class": GreenSSLSocket},
-    }
+    ``originals``: stdlib module name -> {dotted attribute: the value patching replaced}.
+    ``groups``: the groups patched. ``hooked``: green modules whose ``__after_patch__`` ran.
+    ``reported``: objects already warned about. ``copies``: what ``original()`` built.
+    The green ``_thread`` keeps its bookkeeping here too: ``thread_count`` (green threads
+    started and still running), ``thread_handles`` (their CPython 3.13 handles) and
+    ``non_daemon_handles`` (those ``threading._shutdown`` must wait for).
+    """
+
+    __slots__ = ("copies", "groups", "hooked", "non_daemon_handles", "originals", "reported",
+                 "thread_count", "thread_handles")
+
+    def __init__(self) -> None:
+        self.originals: dict[str, dict[str, Any]] = {}
+        self.groups: set[str] = set()
+        self.hooked: set[str] = set()
+        self.reported: set[str] = set()
+        self.copies: dict[str, types.ModuleType] = {}
+        self.thread_count = 0
+        self.thread_handles: set[Any] = set()
+        self.non_daemon_handles: set[Any] = set()
 
 
-def _time_patches() -> dict[str, dict[str, Any]]:
-    from greenlane.greenthread import sleep
+_saved = _Record()
 
-    return {"time": {"sleep": sleep}}
+# Group (eventlet's keyword) -> the green modules that implement it, in the order applied.
+_GROUPS: dict[str, tuple[str, ...]] = {
+    "thread": ("greenlane.green.thread", "greenlane.green.threading", "greenlane.green.queue"),
+    "os": ("greenlane.green.os", "greenlane.green.signal"),
+    "time": ("greenlane.green.time",),
+    "socket": ("greenlane.green.socket", "greenlane.green._dns", "greenlane.green.ssl"),
+    "select": ("greenlane.green.select", "greenlane.green.selectors"),
+    "subprocess": ("greenlane.green.subprocess",),
+    "psycopg": ("greenlane.green.psycopg",),
+    "MySQLdb": ("greenlane.green.MySQLdb",),
+    "builtins": ("greenlane.green.builtin",),
+}
+# Threads first: stdlib modules that the other groups import while being patched then make
+# green locks from the start. Off unless named, as in eventlet: MySQLdb and builtins.
+_ORDER = ("thread", "os", "time", "socket", "select", "subprocess", "psycopg", "MySQLdb",
+          "builtins")
+_OFF_BY_DEFAULT = ("MySQLdb", "builtins")
 
-
-_GROUPS: dict[str, Callable[[], dict[str, dict[str, Any]]]] = {
-    "socket": _socket_patches,
-    "time": _time_patches,
+# Green modules written before ``__patches__`` existed: what they patch, until they declare it.
+_UNDECLARED: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
+    "greenlane.green.socket": (("socket", "socket", (
+        "socket", "SocketType", "socketpair", "fromfd", "create_connection",
+        "create_server")),),
+    "greenlane.green.ssl": (("socket", "ssl", ("SSLContext.sslsocket_class",)),),
+    "greenlane.green.time": (("time", "time", ("sleep",)),),
 }
 
 
-def _get(module: Any, dotted: str) -> Any:
+def _get(obj: Any, dotted: str) -> Any:
     for part in dotted.split("."):
-        module = getattr(module, part)
-    return module
+        obj = getattr(obj, part)
+    return obj
 
 
-def _set(module: Any, dotted: str, value: Any) -> None:
+def _set(obj: Any, dotted: str, value: Any) -> None:
     *path, last = dotted.split(".")
     for part in path:
-        module = getattr(module, part)
-    setattr(module, last, value)
+        obj = getattr(obj, part)
+    setattr(obj, last, value)
+
+
+def _has(obj: Any, dotted: str) -> bool:
+    try:
+        _get(obj, dotted)
+    except AttributeError:
+        return False
+    return True
+
+
+def _version() -> str:
+    impl = sys.implementation.name
+    return f"{'CPython' if impl == 'cpython' else impl} {sys.version.split()[0]}"
 
 
 def monkey_patch(*, all: Optional[bool] = None, os: Optional[bool] = None,
@@ -79,13 +126,17 @@ def monkey_patch(*, all: Optional[bool] = None, os: Optional[bool] = None,
                  subprocess: Optional[bool] = None, psycopg: Optional[bool] = None,
                  MySQLdb: Optional[bool] = None, builtins: Optional[bool] = None,
                  **legacy: Optional[bool]) -> None:
-    """Make stdlib modules cooperative in place (eventlet's signature and selection rules).
+    """Make stdlib modules cooperative, in place (eventlet's signature and selection rules).
 
-    With no argument every group is patched (of those implemented: ``socket`` with ``ssl``, and
-    ``time``). Passing some groups as True patches only those; passing some as False patches
-    all the others. ``all=False`` patches nothing unless groups are named. ``MySQLdb`` and
-    ``builtins`` (alias ``__builtin__``) are off unless named, as in eventlet. Calling it again
-    is harmless.
+    With no argument every group is patched except ``MySQLdb`` and ``builtins``. Passing some
+    groups as True patches only those; passing some as False patches all the others;
+    ``all=False`` patches nothing unless groups are named. ``builtins`` may be spelled
+    ``__builtin__``. Calling it again patches what is newly asked for and nothing twice.
+
+    Groups: ``thread`` (``_thread``, ``threading``, ``queue.SimpleQueue``), ``os``, ``time``,
+    ``socket`` (with ``ssl``), ``select`` (with ``selectors``), ``subprocess``, ``psycopg``,
+    ``MySQLdb``, ``builtins``. A group whose green modules are not written yet is skipped,
+    with a ``RuntimeWarning`` if it was named explicitly.
 
     Raises:
         TypeError: for a keyword eventlet does not accept either.
@@ -99,76 +150,340 @@ def monkey_patch(*, all: Optional[bool] = None, os: Optional[bool] = None,
                  "subprocess": subprocess, "psycopg": psycopg, "MySQLdb": MySQLdb,
                  "builtins": builtins}
     default = all if all is not None else True not in requested.values()
-    chosen = {}
-    for name, value in requested.items():
-        if value is None:
-            value = False if name in ("MySQLdb", "builtins") else default
-        chosen[name] = value
-    for name in _NOT_YET:
-        if requested[name]:
-            warnings.warn(f"greenlane.patcher does not patch {name!r} yet; it is left as is",
-                          RuntimeWarning, stacklevel=2)
+    chosen = [group for group in _ORDER
+              if (requested[group] if requested[group] is not None
+                  else default and group not in _OFF_BY_DEFAULT)]
+    todo = [group for group in chosen if group not in _saved.groups]
+    if not todo:
+        return
     from greenlane.hubs import get_hub
 
     get_hub()  # as eventlet: the hub is built from the real modules, before anything changes
-    for group, wanted in chosen.items():
-        if wanted and group in _GROUPS:
-            for modname, patches in _GROUPS[group]().items():
-                _apply(modname, patches)
+    for group in todo:
+        applied = _patch_group(group)
+        if not applied and requested[group]:
+            warnings.warn(f"greenlane.patcher does not patch {group!r} yet; it is left as is",
+                          RuntimeWarning, stacklevel=2)
 
 
-def _apply(modname: str, patches: dict[str, Any]) -> None:
-    module = importlib.import_module(modname)
-    saved = _saved.setdefault(modname, {})
-    for attr, value in patches.items():
-        if attr not in saved:
-            saved[attr] = _get(module, attr)
-        _set(module, attr, value)
+def _green_modules(group: str) -> list[types.ModuleType]:
+    # The group's green modules that exist; a missing one is skipped (being written), but
+    # one that exists and fails to import is an error worth seeing.
+    found = []
+    for name in _GROUPS[group]:
+        module = _import_if_present(name)
+        if module is not None:
+            found.append(module)
+    return found
+
+
+def _import_if_present(name: str) -> Optional[types.ModuleType]:
+    # Not importlib.util.find_spec: importing importlib.util costs more than patching does.
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise
+
+
+def _declared(module: types.ModuleType) -> Iterable[tuple[str, str, tuple[str, ...]]]:
+    patches = getattr(module, "__patches__", None)
+    if patches is None:
+        return _UNDECLARED.get(module.__name__, ())
+    for entry in patches:
+        if not (isinstance(entry, tuple) and len(entry) == 3 and entry[0] in _GROUPS):
+            raise ValueError(f"{module.__name__}.__patches__ has a bad entry {entry!r}: expected "
+                             f"(group, stdlib_module, names) with group one of {sorted(_GROUPS)}")
+    return patches  # type: ignore[no-any-return]
+
+
+def _patch_group(group: str) -> bool:
+    modules = _green_modules(group)
+    for green in modules:
+        for entry_group, target_name, names in _declared(green):
+            if entry_group == group:
+                _apply(green, target_name, names)
+        # Right after its own names: green.thread must give the import machinery back the
+        # real _thread before the next module's names trigger any import.
+        hook = getattr(green, "__after_patch__", None)
+        if hook is not None and green.__name__ not in _saved.hooked:
+            _saved.hooked.add(green.__name__)
+            hook()
+    _saved.groups.add(group)
+    return bool(modules)
+
+
+def _apply(green: types.ModuleType, target_name: str, names: Iterable[str]) -> None:
+    target = importlib.import_module(target_name)
+    saved = _saved.originals.setdefault(target_name, {})
+    for name in names:
+        if not _has(green, name):
+            raise AttributeError(f"{green.__name__} declares that it patches "
+                                 f"{target_name}.{name} but has no {name!r}")
+        if name not in saved:
+            if not _has(target, name):
+                # A CPython release renamed or dropped an internal the green module expected.
+                warnings.warn(f"greenlane: {target_name}.{name} does not exist on {_version()}; "
+                              f"{green.__name__} expected it, so it is not patched",
+                              RuntimeWarning, stacklevel=4)
+                continue
+            saved[name] = _get(target, name)
+        _set(target, name, _get(green, name))
+
+
+def report_once(key: str, message: str) -> None:
+    """Warn (``RuntimeWarning``) about ``key`` the first time only; for green modules' hooks."""
+    if key not in _saved.reported:
+        _saved.reported.add(key)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 def is_monkey_patched(module: Any) -> bool:
-    """True if ``monkey_patch`` patched ``module`` (a name such as ``"socket"``, or the module)."""
+    """True if ``monkey_patch`` patched ``module``.
+
+    ``module`` is a group name (``"thread"``, ``"socket"``), a stdlib module name
+    (``"threading"``, ``"_thread"``) or the module itself.
+    """
     name = module if isinstance(module, str) else getattr(module, "__name__", "")
-    return name in _saved
+    return name in _saved.groups or name in _saved.originals
+
+
+# ----------------------------------------------------------------------------- original()
+# Pure-Python modules whose own code looks up the names that patching replaces (socket's
+# socketpair() calls socket(), threading's Thread.start() calls _start_new_thread()): a
+# namespace with the originals put back would still reach the green ones through its
+# functions' globals, so original() executes a private copy of these, with the modules each
+# imports that patching changed replaced by their originals while it runs.
+_COPY_DEPENDS: dict[str, tuple[str, ...]] = {
+    "threading": ("_thread", "time", "os"),
+    "queue": ("threading", "time"),
+    "socket": ("os", "selectors"),
+    "selectors": ("select", "time"),
+    "ssl": ("socket", "os", "time"),
+    "subprocess": ("os", "select", "selectors", "signal", "threading", "time"),
+}
 
 
 def original(modname: str) -> types.ModuleType:
     """The module ``modname`` as it was before monkey patching.
 
-    A module that was not patched is returned as it is. For a patched pure-Python module a
-    private, freshly executed copy is returned (cached; registered in ``sys.modules`` as
-    ``__original_module_<name>``, eventlet's name), whose functions use the real objects
-    throughout; its classes are distinct from the patched module's. For a patched module
-    written in C (``time``) the copy holds the saved original attributes.
+    A module that was not patched is returned as it is. For ``threading``, ``queue``,
+    ``socket``, ``selectors``, ``ssl`` and ``subprocess`` (pure Python, and their own code
+    uses the names patching replaces) it is a private copy, executed once on the real versions
+    of the modules it imports: ``original("threading").Thread`` starts real threads, with its
+    own ``current_thread()`` bookkeeping, and its classes are distinct from the patched
+    module's. For other patched modules (``time``, ``_thread``, ``os``, ``select``, ...) it is a
+    namespace with the module's attributes and the saved originals put back. Copies are cached
+    and registered in ``sys.modules`` as ``__original_module_<name>`` (eventlet's name).
     """
-    if modname not in _saved:
+    if modname not in _saved.originals:
         return importlib.import_module(modname)
-    cached = _originals.get(modname)
+    cached = _saved.copies.get(modname)
     if cached is not None:
         return cached
     live = importlib.import_module(modname)
     private_name = f"__original_module_{modname}"
-    spec = importlib.util.find_spec(modname)
-    origin = getattr(spec, "origin", None)
-    if spec is not None and spec.loader is not None and isinstance(origin, str) \
-            and origin.endswith(".py"):
-        copy_spec = importlib.util.spec_from_file_location(private_name, origin)
-        assert copy_spec is not None and copy_spec.loader is not None
-        copy = importlib.util.module_from_spec(copy_spec)
-        # Executing it needs the name registered (enum._convert_ looks itself up there). The
-        # copy defines its own classes, so class attributes patched on the live ones (such as
-        # ssl.SSLContext.sslsocket_class) are pristine in it.
-        sys.modules[private_name] = copy
-        try:
-            copy_spec.loader.exec_module(copy)
-        except BaseException:
-            del sys.modules[private_name]
-            raise
+    origin = getattr(live, "__file__", None)
+    copy: types.ModuleType
+    if modname in _COPY_DEPENDS and isinstance(origin, str) and origin.endswith(".py"):
+        deps = [dep for dep in _COPY_DEPENDS[modname] if dep in _saved.originals]
+        copy = _execute_copy(modname, private_name, origin,
+                             [(dep, original(dep)) for dep in deps])
     else:
         copy = types.ModuleType(private_name, live.__doc__)
         copy.__dict__.update(live.__dict__)
-        copy.__dict__.update({k: v for k, v in _saved[modname].items() if "." not in k})
+        copy.__dict__.update({k: v for k, v in _saved.originals[modname].items() if "." not in k})
         copy.__name__ = private_name
         sys.modules[private_name] = copy
-    _originals[modname] = copy
+    _saved.copies[modname] = copy
     return copy
+
+
+def _execute_copy(modname: str, private_name: str, origin: str,
+                  modules: list[tuple[str, types.ModuleType]]) -> types.ModuleType:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(private_name, origin)
+    assert spec is not None and spec.loader is not None
+    copy = importlib.util.module_from_spec(spec)
+    # Executing needs the name registered (enum._convert_ looks itself up there).
+    sys.modules[private_name] = copy
+    with _swapped(modules):
+        try:
+            spec.loader.exec_module(copy)
+        except BaseException:
+            del sys.modules[private_name]
+            raise
+    return copy
+
+
+class _swapped:
+    """Context manager: ``sys.modules[name] = module`` for each pair, restored afterwards."""
+
+    def __init__(self, modules: Iterable[tuple[str, types.ModuleType]]) -> None:
+        self.modules = list(modules)
+        self.before: list[tuple[str, Optional[types.ModuleType]]] = []
+
+    def __enter__(self) -> None:
+        for name, module in self.modules:
+            self.before.append((name, sys.modules.get(name)))
+            sys.modules[name] = module
+
+    def __exit__(self, *exc: Any) -> None:
+        for name, module in reversed(self.before):
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+        self.before.clear()
+
+
+# ----------------------------------------------------------------------------- import_patched
+# Stdlib module name -> the green module that import_patched() substitutes by default.
+_GREEN_FOR = {
+    "_thread": "greenlane.green.thread",
+    "threading": "greenlane.green.threading",
+    "queue": "greenlane.green.queue",
+    "os": "greenlane.green.os",
+    "time": "greenlane.green.time",
+    "socket": "greenlane.green.socket",
+    "ssl": "greenlane.green.ssl",
+    "select": "greenlane.green.select",
+    "selectors": "greenlane.green.selectors",
+    "subprocess": "greenlane.green.subprocess",
+}
+
+
+def _default_green_modules() -> list[tuple[str, types.ModuleType]]:
+    found = []
+    for name, green in _GREEN_FOR.items():
+        module = _import_if_present(green)
+        if module is not None:
+            found.append((name, module))
+    return found
+
+
+def _substitutes(additional_modules: tuple[Any, ...],
+                 kw_additional_modules: dict[str, types.ModuleType]
+                 ) -> list[tuple[str, types.ModuleType]]:
+    pairs = [(name, module) for name, module in additional_modules]
+    pairs += list(kw_additional_modules.items())
+    return pairs or _default_green_modules()
+
+
+def import_patched(module_name: str, *additional_modules: tuple[str, types.ModuleType],
+                   **kw_additional_modules: types.ModuleType) -> types.ModuleType:
+    """Import a private copy of ``module_name`` that sees green modules in place of stdlib ones.
+
+    ``additional_modules`` are ``(name, module)`` pairs, ``kw_additional_modules`` the same as
+    keywords; without either, every green module greenlane has stands in for its stdlib module
+    (``socket``, ``ssl``, ``threading``, ``time``, ...). While the copy is imported, those are
+    what ``sys.modules`` holds; afterwards ``sys.modules`` is restored and ``module_name`` (if
+    it was imported already) is the original module again. The copy is also registered as
+    ``__patched_module_<name>``.
+
+    This makes a second copy of the module, as eventlet's does: its classes are distinct from
+    the original module's, and modules it imports for the first time while being imported keep
+    the green substitutes. Prefer ``monkey_patch()``.
+    """
+    return _import_copy(module_name, _substitutes(additional_modules, kw_additional_modules))
+
+
+def _import_copy(module_name: str, substitutes: list[tuple[str, types.ModuleType]]
+                 ) -> types.ModuleType:
+    before = sys.modules.pop(module_name, None)
+    try:
+        with _swapped(substitutes):
+            module = importlib.import_module(module_name)
+    finally:
+        if before is None:
+            sys.modules.pop(module_name, None)
+        else:
+            sys.modules[module_name] = before
+    sys.modules[f"__patched_module_{module_name}"] = module
+    return module
+
+
+def inject(module_name: str, new_globals: Optional[dict[str, Any]],
+           *additional_modules: tuple[str, types.ModuleType]) -> types.ModuleType:
+    """Like ``import_patched``, and copy the new module's names into ``new_globals`` if given.
+
+    eventlet's green modules were built this way (``inject("threading", globals(), ...)``);
+    greenlane's are not, see the module docstring.
+    """
+    module = _import_copy(module_name, _substitutes(additional_modules, {}))
+    if new_globals is not None:
+        new_globals.update({k: v for k, v in vars(module).items()
+                            if k not in ("__name__", "__spec__", "__loader__", "__package__")})
+    return module
+
+
+def patch_function(func: F, *additional_modules: tuple[str, types.ModuleType]) -> F:
+    """Wrap ``func`` so that the imports it makes while it runs get green modules.
+
+    ``additional_modules`` are ``(name, module)`` pairs (default: every green module). Only
+    imports executed during the call are affected; ``sys.modules`` is restored afterwards.
+    """
+    substitutes = _substitutes(additional_modules, {})
+
+    def patched(*args: Any, **kwargs: Any) -> Any:
+        with _swapped(substitutes):
+            return func(*args, **kwargs)
+
+    patched.__name__ = getattr(func, "__name__", "patched")
+    patched.__qualname__ = getattr(func, "__qualname__", patched.__name__)
+    patched.__doc__ = func.__doc__
+    patched.__wrapped__ = func  # type: ignore[attr-defined]
+    return patched  # type: ignore[return-value]
+
+
+def slurp_properties(source: Any, destination: dict[str, Any],
+                     ignore: Optional[Iterable[str]] = None,
+                     srckeys: Optional[Iterable[str]] = None) -> None:
+    """Copy ``source``'s public attributes (or those named in ``srckeys``) into ``destination``.
+
+    eventlet's helper for building green modules: names in ``ignore`` and dunder names are
+    skipped.
+    """
+    skip = set(ignore or ())
+    for name in (srckeys if srckeys is not None else dir(source)):
+        if name.startswith("__") or name in skip:
+            continue
+        destination[name] = getattr(source, name)
+
+
+# ----------------------------------------------------------------------------- command line
+_USAGE = """usage: python -m greenlane.patcher script.py [args...]
+       python -m greenlane.patcher -m module [args...]
+
+Patch the whole standard library (greenlane.monkey_patch()), then run the script or module as
+__main__, with sys.argv shifted so that it sees its own arguments."""
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """``python -m greenlane.patcher``: run a script (or ``-m module``) fully patched."""
+    import runpy
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(_USAGE, file=sys.stderr if not args else sys.stdout)
+        return 2 if not args else 0
+    monkey_patch()
+    if args[0] == "-m":
+        if len(args) < 2:
+            print(_USAGE, file=sys.stderr)
+            return 2
+        sys.argv = args[1:]
+        runpy.run_module(args[1], run_name="__main__", alter_sys=True)
+    else:
+        sys.argv = args
+        runpy.run_path(args[0], run_name="__main__")
+    return 0
+
+
+if __name__ == "__main__":
+    # Run as a script this file is module __main__; the record must be the importable one's.
+    from greenlane import patcher as _patcher
+
+    sys.exit(_patcher.main())

@@ -1,10 +1,12 @@
 """Stdlib-shaped modules whose blocking calls suspend only the calling green thread.
 
-``greenlane.green.socket``, ``.ssl``, ``.os`` and ``.time`` have every name of the stdlib
-module they mirror, with the blocking ones replaced; import them in place of the stdlib ones
-(``from greenlane.green import socket``), or let ``greenlane.patcher.monkey_patch()`` patch the
-stdlib. eventlet's other green modules (select, selectors, threading, subprocess, urllib, ...)
-are not offered yet.
+Each module here (``socket``, ``ssl``, ``os``, ``time``, ``select``, ``subprocess``, ``thread``
+for ``_thread``, ``threading``, ``queue``, ...) has every name of the stdlib module it mirrors,
+with the blocking ones replaced; import them in place of the stdlib ones (``from greenlane.green
+import socket``), or let ``greenlane.patcher.monkey_patch()`` patch the stdlib itself. Each
+declares what patching replaces in a ``__patches__`` attribute (see ``greenlane.patcher``).
+``threading``'s ``Thread``, ``Condition``, ``Event``, ``Semaphore``, ``Barrier`` and ``Timer`` are
+the stdlib classes, green only once ``threading`` is patched (see docs/patching.md).
 """
 
 from __future__ import annotations

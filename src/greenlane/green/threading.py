@@ -1,0 +1,299 @@
+"""The ``threading`` module on green threads: ``greenlane.green.threading``.
+
+``monkey_patch(thread=True)`` makes the stdlib ``threading`` module itself run on green threads
+without replacing its classes: ``threading`` looks up its ``_thread`` primitives at call time
+through a few module globals (``_start_new_thread``, ``_allocate_lock``, ``get_ident``, ...;
+``_start_joinable_thread`` and ``_ThreadHandle`` on 3.13), and patching points those at
+``greenlane.green.thread``. So ``Thread``, ``Timer``, ``Condition``, ``Event``, ``Semaphore``,
+``Barrier``, ``local``, ``current_thread``, ``enumerate``, ``main_thread``, ``join`` with a
+timeout, daemon threads and the wait for non-daemon threads at exit all work on green threads,
+with the stdlib's own code. What patching also does, once:
+
+* the main thread's join handle (its "thread state lock" up to 3.12) becomes green, so a green
+  thread can ``join()`` the main thread;
+* the import machinery keeps the real ``_thread`` (module import locks stay real locks);
+* locks that exist already are made green where greenlane knows them (``logging``'s module
+  lock and every handler's lock, ``concurrent.futures``' shutdown lock) or known to be
+  harmless; any other real lock or condition found in a module's globals is reported once
+  with a ``RuntimeWarning`` that names it (import that module after patching);
+* in a child made by ``os.fork()``, the green threads that did not fork are marked finished.
+
+``current_thread()`` in a green thread that ``threading`` did not start (``greenlane.spawn``)
+returns a dummy thread kept on the greenlet itself, not in ``threading._active``, so such green
+threads leave no trace in ``threading.enumerate()`` (eventlet lists them; real threads behave
+as here). Imported without patching, this module offers the green ``Lock``, ``RLock``,
+``local``, ``get_ident`` and ``current_thread``; its ``Thread``, ``Condition``, ``Event``,
+``Semaphore``, ``Barrier`` and ``Timer`` are the stdlib's, which are green only once
+``threading`` is patched (use ``greenlane.spawn``, ``greenlane.event`` and
+``greenlane.semaphore`` otherwise).
+"""
+
+from __future__ import annotations
+
+import os as _os
+import sys as _sys
+import threading as _stdthreading
+import weakref as _weakref
+from typing import Any, Optional
+
+from greenlet import getcurrent as _getcurrent
+
+from greenlane import _originals as _real
+from greenlane.green import thread as _green_thread
+from greenlane.green.thread import LockType as Lock
+from greenlane.green.thread import RLock as RLock
+from greenlane.green.thread import (
+    _after_fork_in_child,
+    allocate_lock,
+    get_ident,
+    start_joinable_thread,
+    start_new_thread,
+)
+from greenlane.green.thread import _get_main_thread_ident as _get_main_thread_ident
+from greenlane.green.thread import _local as local
+from greenlane.green.thread import _make_thread_handle as _make_thread_handle
+from greenlane.green.thread import _set_sentinel as _set_sentinel
+from greenlane.green.thread import _ThreadHandle as _ThreadHandle
+from greenlane.patcher import report_once
+
+__all__ = sorted(set(_stdthreading.__all__))
+
+# Every name of threading, so that this module can stand in for it; the green ones below
+# replace some. The internals are reached through an untyped alias (typeshed has none).
+globals().update({name: value for name, value in vars(_stdthreading).items()
+                  if not name.startswith("__") and name not in globals()})
+_st: Any = _stdthreading
+
+# The threading internals this module relies on, per CPython version; checked at import so
+# that a release that changes them fails here, with its name, and not in some green thread.
+_COMMON = ("_active", "_active_limbo_lock", "_DummyThread", "_main_thread", "_allocate_lock",
+           "_CRLock", "get_ident", "current_thread", "local", "Lock")
+_UP_TO_312 = ("_start_new_thread", "_set_sentinel", "_shutdown_locks")
+_FROM_313 = ("_start_joinable_thread", "_ThreadHandle", "_make_thread_handle",
+             "_thread_shutdown", "_get_main_thread_ident", "_LockType")
+_JOINABLE = hasattr(_stdthreading, "_start_joinable_thread")
+
+
+def _check_internals() -> None:
+    expected = _COMMON + (_FROM_313 if _JOINABLE else _UP_TO_312)
+    missing = [name for name in expected if not hasattr(_stdthreading, name)]
+    if missing:
+        raise RuntimeError(
+            f"greenlane cannot patch threading on {_sys.implementation.name} "
+            f"{_sys.version.split()[0]}: threading has no {', '.join(missing)} (this Python "
+            "changed the internals greenlane.green.threading relies on; please report it)")
+
+
+_check_internals()
+
+_allocate_lock = allocate_lock
+_CRLock = RLock
+_LockType = Lock
+_start_new_thread = start_new_thread
+_start_joinable_thread = start_joinable_thread
+_thread_shutdown = _green_thread._shutdown
+_thread_local_info = local()
+"""3.13 keeps each dummy thread's clean-up object here: per green thread once patched."""
+
+
+def current_thread() -> Any:
+    """The ``Thread`` object of the calling green thread.
+
+    Threads started by ``threading`` and the main thread are found in ``threading._active``.
+    Any other green thread (``greenlane.spawn``, ``_thread.start_new_thread``, the hub) gets a
+    dummy thread on first use, as a foreign thread does: daemonic, not joinable, listed by
+    ``enumerate()`` until its greenlet is gone (it is kept on the greenlet itself).
+    """
+    try:
+        return _st._active[get_ident()]
+    except KeyError:
+        pass
+    g = _getcurrent()
+    dummy: Any = getattr(g, "_greenlane_thread", None)
+    if dummy is None:
+        dummy = _st._DummyThread()
+        g._greenlane_thread = dummy
+        # Forget it once the greenlet is collected (CPython up to 3.12 never forgets dummies;
+        # green threads come and go far more often than foreign threads).
+        dummy._greenlane_gone = _weakref.ref(g, _forget_dummy(dummy.ident, _weakref.ref(dummy)))
+    return dummy
+
+
+def _forget_dummy(ident: Any, dummy_ref: Any) -> Any:
+    def greenlet_gone(_: Any) -> None:
+        dummy = dummy_ref()
+        if dummy is not None and _st._active.get(ident) is dummy:
+            with _st._active_limbo_lock:
+                _st._active.pop(ident, None)
+
+    return greenlet_gone
+
+
+current_thread.__module__ = "threading"  # it stands for threading's (see green.thread)
+
+_THREADING_NAMES = ("_allocate_lock", "Lock", "_CRLock", "get_ident", "local", "current_thread")
+_VERSIONED = (
+    ("_LockType", "_start_joinable_thread", "_ThreadHandle", "_make_thread_handle",
+     "_thread_shutdown", "_get_main_thread_ident", "_thread_local_info")
+    if _JOINABLE else ("_start_new_thread", "_set_sentinel"))
+
+__patches__ = (
+    ("thread", "threading",
+     _THREADING_NAMES + _VERSIONED),
+    # functools.cached_property holds an RLock while computing (3.10 and 3.11).
+    *((("thread", "functools", ("RLock",)),)
+      if hasattr(_sys.modules.get("functools"), "RLock") else ()),
+)
+
+
+# ----------------------------------------------------------------------------- after patching
+# Module-level locks known to be held only around code that never switches green threads,
+# so that staying real is harmless: (module, attribute) -> why.
+_HARMLESS = {
+    ("threading", "_active_limbo_lock"): "held around dict updates only",
+    ("threading", "_shutdown_locks_lock"): "held around set updates only",
+    ("_strptime", "_cache_lock"): "held around regex and locale work",
+    ("tempfile", "_once_lock"): "held around the choice of the temporary directory",
+    ("asyncio.events", "_lock"): "held while an event loop policy is created",
+    ("asyncio.mixins", "_global_lock"): "held while a loop is bound to a primitive",
+    ("grp", "_lock"): "PyPy: held around a getgr* call",
+    ("pwd", "_lock"): "PyPy: held around a getpw* call",
+}
+_SKIP_PREFIXES = ("greenlane", "importlib", "_frozen_importlib", "__original_module_",
+                  "__patched_module_")
+
+
+def __after_patch__() -> None:
+    """Green the main thread's join handle, known locks and fork handling; report the rest."""
+    _green_main_thread()
+    _green_logging()
+    _green_futures()
+    if hasattr(_os, "register_at_fork"):
+        _os.register_at_fork(after_in_child=_after_fork)
+    _report_real_locks()
+
+
+def _green_main_thread() -> None:
+    main = _st._main_thread
+    if _JOINABLE:
+        handle = getattr(main, "_handle", None)
+        if handle is not None and not isinstance(handle, _ThreadHandle) \
+                and not handle.is_done():
+            main._handle = _make_thread_handle(main.ident)
+        return
+    tstate = getattr(main, "_tstate_lock", None)
+    if tstate is not None and not isinstance(tstate, Lock) and tstate.locked():
+        green = Lock()
+        green.acquire()
+        main._tstate_lock = green
+        # _shutdown() waits for every lock in this set: the real one is released only when
+        # the interpreter is nearly gone, so it must not stay there.
+        with _st._shutdown_locks_lock:
+            if tstate in _st._shutdown_locks:
+                _st._shutdown_locks.discard(tstate)
+                _st._shutdown_locks.add(green)
+
+
+def _free(lock: Any) -> bool:
+    # Whether a real lock can be swapped: nobody holds it (we cannot take one held elsewhere).
+    if getattr(lock, "_is_owned", lambda: False)():
+        return False
+    if lock.acquire(False):
+        lock.release()
+        return True
+    return False
+
+
+def _green_logging() -> None:
+    logging: Any = _sys.modules.get("logging")
+    if logging is None:
+        return
+    module_lock = getattr(logging, "_lock", None)
+    if module_lock is not None and not isinstance(module_lock, RLock):
+        if _free(module_lock):
+            logging._lock = RLock()
+        else:
+            report_once("logging._lock", _held_message("logging._lock"))
+    for ref in list(getattr(logging, "_handlerList", ())):
+        handler = ref()
+        lock = getattr(handler, "lock", None)
+        if handler is None or lock is None or isinstance(lock, RLock):
+            continue
+        if _free(lock):
+            handler.createLock()
+        else:
+            report_once(f"handler-{id(handler)}",
+                        _held_message(f"the lock of logging handler {handler!r}"))
+
+
+def _green_futures() -> None:
+    futures: Any = _sys.modules.get("concurrent.futures.thread")
+    lock = getattr(futures, "_global_shutdown_lock", None)
+    if lock is None or isinstance(lock, Lock):
+        return
+    # submit() holds it while a new worker thread starts (a green wait): it must be green.
+    if _free(lock):
+        futures._global_shutdown_lock = Lock()
+    else:
+        report_once("concurrent.futures.thread._global_shutdown_lock",
+                    _held_message("concurrent.futures.thread._global_shutdown_lock"))
+
+
+def _held_message(what: str) -> str:
+    return (f"greenlane.monkey_patch(): {what} is a real lock held while patching, so it was not "
+            "replaced by a green one; call monkey_patch() earlier (before logging or threads "
+            "start)")
+
+
+def _real_lock_kind(value: Any) -> Optional[str]:
+    # The kinds of real lock that can exist before patching, with their inner real lock.
+    kind = type(value)
+    if kind is _real.LockType:
+        return "threading.Lock"
+    if kind is _REAL_RLOCK:
+        return "threading.RLock"
+    inner = None
+    if kind is _stdthreading.Condition:
+        inner = value._lock
+    elif kind in (_stdthreading.Event, _stdthreading.Semaphore,
+                  _stdthreading.BoundedSemaphore, _stdthreading.Barrier):
+        inner = getattr(getattr(value, "_cond", None), "_lock", None)
+    if inner is not None and type(inner) in (_real.LockType, _REAL_RLOCK):
+        return f"threading.{kind.__name__}"
+    return None
+
+
+_REAL_RLOCK: Any = type(_real.RLock())
+
+
+def _report_real_locks() -> None:
+    for modname, module in list(_sys.modules.items()):
+        if modname.startswith(_SKIP_PREFIXES):
+            continue
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict):
+            continue
+        for attr, value in list(namespace.items()):
+            kind = _real_lock_kind(value)
+            if kind is None or (modname, attr) in _HARMLESS:
+                continue
+            report_once(f"{modname}.{attr}", (
+                f"greenlane.monkey_patch(): {modname}.{attr} is a real {kind} made before "
+                "patching; a green thread that blocks while holding it blocks its whole OS "
+                "thread (and a second green thread that waits for it deadlocks). Import "
+                f"{modname} after monkey_patch(), or make the lock when it is first needed."))
+
+
+def _after_fork() -> None:
+    # Runs in a forked child, after threading's own _after_fork (registered earlier).
+    _after_fork_in_child()
+    if _JOINABLE:
+        return
+    main = _st._main_thread
+    g = _getcurrent()
+    if main.ident == get_ident() and g.parent is not None \
+            and getattr(g, "sentinel", None) is not main._tstate_lock:
+        # A green thread that threading did not start forked: it became the main thread,
+        # whose state lock nothing will release; the exit must not wait for it.
+        with _st._shutdown_locks_lock:
+            _st._shutdown_locks.discard(main._tstate_lock)

@@ -1,0 +1,302 @@
+"""The stdlib ``threading`` (and ``queue``, ``concurrent.futures``, ``logging``) on green threads.
+
+Each scenario patches a fresh interpreter (``sys.executable``) and prints what it checked; the
+test process itself stays unpatched.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+PRELUDE = """
+import greenlane
+greenlane.monkey_patch()
+import threading, time
+"""
+
+
+def _run(code: str, *, prelude: str = PRELUDE, timeout: float = 60) -> str:
+    proc = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)],
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"subprocess failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def test_threads_are_green_and_the_api_works() -> None:
+    out = _run("""
+        from greenlane.green.thread import LockType, RLock
+        assert isinstance(threading.Lock(), LockType)
+        assert isinstance(threading.RLock(), RLock)
+        main = threading.current_thread()
+        assert main is threading.main_thread() and main.name == "MainThread"
+        assert threading.get_ident() == main.ident
+
+        names = []
+        def work(n):
+            time.sleep(0.1)                     # green: the five sleeps overlap
+            names.append((n, threading.current_thread().name))
+        threads = [threading.Thread(target=work, args=(n,), name=f"w{n}") for n in range(5)]
+        start = time.monotonic()
+        for t in threads:
+            t.start()
+        assert threading.active_count() == 6 and all(t.is_alive() for t in threads)
+        assert len({t.ident for t in threads} | {main.ident}) == 6
+        for t in threads:
+            t.join()
+        assert time.monotonic() - start < 0.3, time.monotonic() - start
+        assert sorted(names) == [(n, f"w{n}") for n in range(5)]
+        assert not any(t.is_alive() for t in threads) and threading.active_count() == 1
+
+        # join(timeout) on a thread that keeps waiting
+        gate = threading.Event()
+        waiter = threading.Thread(target=gate.wait, daemon=True)
+        waiter.start()
+        waiter.join(0.02)
+        assert waiter.is_alive() and waiter.daemon
+        gate.set()
+        waiter.join()
+        assert not waiter.is_alive()
+
+        # Condition with timeout and notify
+        cond = threading.Condition()
+        with cond:
+            assert cond.wait(0.01) is False
+        box = []
+        def notifier():
+            with cond:
+                box.append(1)
+                cond.notify()
+        threading.Thread(target=notifier).start()
+        with cond:
+            assert cond.wait_for(lambda: box, timeout=5)
+
+        # Barrier, Semaphore, Timer, local
+        barrier = threading.Barrier(3)
+        sem = threading.BoundedSemaphore(2)
+        local = threading.local()
+        local.x = "main"
+        seen = []
+        def party(n):
+            local.x = n
+            with sem:
+                time.sleep(0.001)
+            barrier.wait(5)
+            seen.append(local.x)
+        parties = [threading.Thread(target=party, args=(n,)) for n in range(3)]
+        for t in parties:
+            t.start()
+        for t in parties:
+            t.join()
+        assert sorted(seen) == [0, 1, 2] and local.x == "main"
+        fired = threading.Event()
+        timer = threading.Timer(0.05, fired.set)
+        timer.start()
+        assert fired.wait(5)
+        cancelled = threading.Timer(0.05, fired.clear)
+        cancelled.start()
+        cancelled.cancel()
+        cancelled.join()
+        assert fired.is_set()
+        print("ok")
+    """)
+    assert out.split() == ["ok"]
+
+
+def test_spawned_green_threads_get_dummy_threads_that_go_away() -> None:
+    out = _run("""
+        import gc
+        def who():
+            t = threading.current_thread()
+            assert t is threading.current_thread()   # the same object each time
+            return t.daemon, t.ident == threading.get_ident(), t in threading.enumerate()
+        assert greenlane.spawn(who).wait() == (True, True, True)
+        gc.collect()
+        greenlane.sleep(0)
+        assert threading.enumerate() == [threading.main_thread()], threading.enumerate()
+        print("ok")
+    """)
+    assert out.split() == ["ok"]
+
+
+def test_queue_thread_pool_and_nondaemon_threads_at_exit() -> None:
+    out = _run("""
+        import queue
+        from concurrent.futures import ThreadPoolExecutor
+        from greenlane.green.queue import SimpleQueue
+        assert queue.SimpleQueue is SimpleQueue
+
+        q = queue.Queue(maxsize=2)
+        def producer():
+            for i in range(20):
+                q.put(i)
+            q.put(None)
+        threading.Thread(target=producer).start()
+        got = []
+        while (item := q.get(timeout=5)) is not None:
+            got.append(item)
+        assert got == list(range(20))
+
+        def square(x):
+            time.sleep(0.05)
+            return x * x
+        start = time.monotonic()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert list(pool.map(square, range(8))) == [x * x for x in range(8)]
+        assert time.monotonic() - start < 0.3
+
+        # A non-daemon thread outlives the main script: the interpreter waits for it.
+        def late():
+            time.sleep(0.1)
+            print("late thread done", flush=True)
+        threading.Thread(target=late).start()
+        print("main done", flush=True)
+    """)
+    assert out.split("\n")[:2] == ["main done", "late thread done"]
+
+
+def test_locks_made_before_patching_are_greened_or_reported() -> None:
+    prelude = """
+import logging, logging.handlers, concurrent.futures.thread, threading, warnings, sys, types
+real_lock = threading.Lock()
+mod = types.ModuleType("mylib")
+mod.LOCK = real_lock
+sys.modules["mylib"] = mod
+handler = logging.StreamHandler(sys.stdout)
+logging.getLogger().addHandler(handler)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import greenlane
+    greenlane.monkey_patch()
+    greenlane.monkey_patch()
+import time, importlib
+"""
+    out = _run("""
+        from greenlane.green.thread import LockType, RLock
+        import _thread
+        assert isinstance(logging._lock, RLock)
+        assert isinstance(handler.lock, RLock)
+        assert isinstance(concurrent.futures.thread._global_shutdown_lock, LockType)
+        assert threading._active_limbo_lock is not None
+        messages = [str(w.message) for w in caught]
+        mine = [m for m in messages if "mylib.LOCK" in m]
+        assert len(mine) == 1, messages                 # reported once, naming it
+        assert not any("logging" in m or "_strptime" in m for m in messages), messages
+        # The import machinery keeps the real _thread.
+        bootstrap = sys.modules["_frozen_importlib"]
+        assert bootstrap._thread is not _thread
+        assert bootstrap._thread.allocate_lock is not _thread.allocate_lock
+        assert not isinstance(bootstrap._thread.allocate_lock(), LockType)
+
+        # Many green threads logging through a handler whose writes switch: no deadlock.
+        import os
+        r, w = os.pipe()
+        from greenlane.greenio import GreenPipe
+        reader, writer = GreenPipe(r, "rb", 0), GreenPipe(w, "w")
+        class Switching(logging.StreamHandler):
+            def emit(self, record):
+                time.sleep(0.001)   # switch while holding the handler's lock
+                super().emit(record)
+        slow = Switching(writer)
+        log = logging.getLogger("green")
+        log.propagate = False
+        log.addHandler(slow)
+        threads = [threading.Thread(target=log.warning, args=("line %d", n)) for n in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        writer.flush()
+        data = b""
+        while data.count(b"\\n") < 20:
+            data += reader.read(4096)
+        assert sorted(data.decode().split()) == sorted(f"line {n}".split()[0] for n in range(20))\
+            or data.count(b"line") == 20, data
+        print("ok")
+    """, prelude=prelude)
+    assert out.split()[-1] == "ok"
+
+
+def test_main_thread_can_be_joined_from_a_green_thread() -> None:
+    out = _run("""
+        def joiner():
+            threading.main_thread().join(0.02)
+            return threading.main_thread().is_alive()
+        assert greenlane.spawn(joiner).wait() is True
+        print("ok")
+    """)
+    assert out.split() == ["ok"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.parametrize("where", ["main", "thread", "spawn"])
+def test_fork_gives_the_child_a_sane_threading_state(where: str) -> None:
+    out = _run(f"""
+        import logging, os, sys
+        logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
+        busy = threading.Event()
+        def background():
+            busy.wait()                         # a green thread parked at fork time
+        bg = threading.Thread(target=background, daemon=True)
+        bg.start()
+
+        def child_checks():
+            me = threading.current_thread()
+            assert me is threading.main_thread(), (me, threading.main_thread())
+            assert list(threading._active.values()) == [me], threading._active
+            assert not bg.is_alive()
+            bg.join()                           # the thread that did not fork has ended
+            logging.info("child logs")
+            results = []
+            t = threading.Thread(target=lambda: results.append(threading.get_ident()))
+            t.start()
+            t.join()
+            assert results and results[0] != me.ident
+            # A non-daemon thread still running at exit is waited for.
+            threading.Thread(target=lambda: (time.sleep(0.05), print("child thread done"))
+                             ).start()
+
+        in_child = []
+
+        def fork_and_wait():
+            pid = os.fork()
+            if pid == 0:
+                in_child.append(True)
+                try:
+                    child_checks()
+                except BaseException:
+                    import traceback
+                    traceback.print_exc()
+                    sys.stdout.flush()
+                    os._exit(1)
+                if "{where}" == "main":
+                    sys.exit(0)                 # interpreter exit: threading._shutdown runs
+                return None                     # the child goes on, and exits normally
+            _, status = os.waitpid(pid, 0)
+            return status
+
+        if "{where}" == "main":
+            status = fork_and_wait()
+        elif "{where}" == "thread":
+            box = []
+            t = threading.Thread(target=lambda: box.append(fork_and_wait()))
+            t.start()
+            t.join()
+            status = box[0]
+        else:
+            status = greenlane.spawn(fork_and_wait).wait()
+        if not in_child:
+            busy.set()
+            print(f"parent ok {{status}}")
+    """)
+    lines = out.split("\n")
+    assert "child logs" in lines, out
+    if where != "thread":
+        # A thread that forks becomes the child's main thread and has ended by the time the
+        # child exits, so (as with real threads) nothing waits for other threads then.
+        assert "child thread done" in lines, out
+    assert "parent ok 0" in lines, out
