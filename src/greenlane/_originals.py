@@ -14,7 +14,11 @@ Only module-level *constants* live here (bound once, never reassigned), so this 
 state. Everything is a plain attribute: ``from greenlane import _originals as real`` then
 ``real.sleep(0.1)``, ``real.start_new_thread(...)``, ``real.poll()``.
 
-What is not captured: names that are missing on this platform are ``None`` (``epoll`` off
+What is deliberately not captured: classes whose methods look patched module globals up at
+call time, so that holding the class object protects nothing - ``selectors``' selector classes
+(they call ``select.poll``/``select.epoll`` through the ``select`` module; the hubs use the raw
+``select`` objects below instead), ``threading``'s classes and ``queue.Queue`` (see the
+threading section). Names that are missing on this platform are ``None`` (``epoll`` off
 Linux, ``kqueue`` off BSD/macOS, ``eventfd`` before 3.10 and on PyPy 3.9, ``pidfd_open`` off
 Linux or before 3.9).
 """
@@ -45,15 +49,12 @@ thread_local = _thread._local
 """The C implementation behind ``threading.local``: per OS thread, whatever is patched."""
 
 # ----------------------------------------------------------------------------- threading
-Thread = _threading.Thread
-Event = _threading.Event
-Condition = _threading.Condition
-Semaphore = _threading.Semaphore
-Timer = _threading.Timer
-current_thread = _threading.current_thread
+# Only functions that stand alone. threading's classes (Thread, Event, Condition, Timer, ...)
+# and queue.Queue are NOT captured: they look their lock and start functions up in module
+# globals that patching replaces, so a class object taken here would still make green threads
+# and green locks after patching. Real threads come from ``start_new_thread``, real locks from
+# ``allocate_lock``/``RLock``.
 main_thread = _threading.main_thread
-threading_enumerate = _threading.enumerate
-threading_local = _threading.local
 
 # ----------------------------------------------------------------------------- time
 sleep = _time.sleep
@@ -96,10 +97,12 @@ pidfd_open: Optional[Callable[..., int]] = getattr(_os, "pidfd_open", None)
 
 # ----------------------------------------------------------------------------- subprocess
 Popen = _subprocess.Popen
+"""The class, for subclassing by ``green.subprocess``; its blocking methods use ``os`` and
+``selectors`` at call time, which patching makes green."""
 
 # ----------------------------------------------------------------------------- queue
-Queue = _queue.Queue
 SimpleQueue = _queue.SimpleQueue
+"""The C ``_queue.SimpleQueue``: real, whatever is patched."""
 
 # ----------------------------------------------------------------------------- signal
 signal = _signal.signal
