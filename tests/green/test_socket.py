@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket as stdsocket
+import subprocess
 import sys
+from typing import Any
 
 import pytest
 
-from greenlane.green import socket
+from greenlane.green import _dns, socket
+from greenlane.green import ssl as green_ssl
+from greenlane.green import time as green_time
 from greenlane.greenio import GreenSocket
 from greenlane.greenthread import sleep, spawn
 
@@ -18,11 +23,35 @@ def test_module_mirrors_the_stdlib() -> None:
     assert socket.SocketType is GreenSocket
     assert socket.AF_INET == stdsocket.AF_INET
     assert socket.timeout is stdsocket.timeout
-    assert socket.getaddrinfo is stdsocket.getaddrinfo
     assert socket.gaierror is stdsocket.gaierror
+    assert socket.inet_aton is stdsocket.inet_aton
     assert set(stdsocket.__all__) <= set(socket.__all__)
     for name in socket.__all__:
         assert hasattr(socket, name), name
+
+
+def test_name_resolution_is_the_green_one() -> None:
+    for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr",
+                 "getnameinfo", "getfqdn"):
+        assert getattr(socket, name) is getattr(_dns, name), name
+        assert getattr(socket, name) is not getattr(stdsocket, name), name
+    assert socket.gethostbyname("localhost") == stdsocket.gethostbyname("localhost")
+
+
+def test_patches_declare_names_the_module_has() -> None:
+    for module in (socket, green_ssl, green_time):
+        for group, target, names in module.__patches__:
+            assert group in ("socket", "time"), module
+            stdlib = importlib.import_module(target)
+            for dotted in names:
+                green_obj: Any = module
+                std_obj: Any = stdlib
+                for part in dotted.split("."):
+                    green_obj = getattr(green_obj, part)
+                    std_obj = getattr(std_obj, part)
+                assert green_obj is not std_obj, f"{module.__name__}: {dotted} is not green"
+    patched = socket.__patches__[0][2]
+    assert "create_connection" not in patched  # the stdlib's, over the patched names
 
 
 def test_socketpair_is_green_and_cooperative() -> None:
@@ -124,3 +153,65 @@ def test_create_server_dualstack() -> None:
         assert conn.recv(2) == b"v4"
         client.close()
         conn.close()
+
+
+def test_socketpair_with_sock_nonblock_is_non_blocking() -> None:
+    kind = stdsocket.SOCK_STREAM | getattr(stdsocket, "SOCK_NONBLOCK", 0)
+    a, b = socket.socketpair(type=kind)
+    with a, b:
+        expected = 0.0 if kind != stdsocket.SOCK_STREAM else None
+        assert a.gettimeout() == expected and b.gettimeout() == expected
+
+
+_PATCHED_SCRIPT = r"""
+import socket, sys, time, warnings
+warnings.simplefilter("error")
+import greenlane
+greenlane.monkey_patch(socket=True, time=True)
+from greenlane.greenio import GreenSocket
+from greenlane.green import _dns
+assert socket.socket is GreenSocket and socket.getaddrinfo is _dns.getaddrinfo
+# The stdlib's create_connection and create_server, building green sockets.
+with socket.create_server(("127.0.0.1", 0)) as server:
+    assert type(server) is GreenSocket
+    client = socket.create_connection(server.getsockname(), timeout=3)
+    conn, _ = server.accept()
+    with client, conn:
+        assert type(client) is GreenSocket and client.gettimeout() == 3
+        client.sendall(b"patched")
+        assert conn.recv(7) == b"patched"
+# ... and honouring a socket.socket replaced afterwards, as CPython's tests do with mocks.
+class Refusing:
+    def __init__(self, *args):
+        pass
+    def settimeout(self, value):
+        pass
+    def connect(self, address):
+        raise TimeoutError("mock")
+    def close(self):
+        pass
+real_socket, socket.socket = socket.socket, Refusing
+try:
+    socket.create_connection(("127.0.0.1", 9))
+except TimeoutError as exc:
+    assert str(exc) == "mock", exc
+else:
+    raise AssertionError("the mock was not used")
+finally:
+    socket.socket = real_socket
+for bad, kind in ((-2, ValueError), ("1", TypeError), (None, TypeError)):
+    try:
+        time.sleep(bad)
+    except kind:
+        pass
+    else:
+        raise AssertionError(f"time.sleep({bad!r}) did not raise {kind.__name__}")
+print("ok")
+"""
+
+
+def test_under_monkey_patching() -> None:
+    result = subprocess.run([sys.executable, "-c", _PATCHED_SCRIPT], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

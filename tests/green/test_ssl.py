@@ -155,6 +155,34 @@ def test_connect_ex_reports_refusal(certs: Certs) -> None:
         assert client.connect_ex(addr) == errno.ECONNREFUSED
 
 
+def test_nonblocking_connect_ex_then_handshake(certs: Certs,
+                                                tls_listener: ssl.GreenSSLSocket) -> None:
+    # CPython's test_ssl (test_non_blocking_connect_ex): the TLS object must survive a
+    # connect_ex() that answered EINPROGRESS, for the do_handshake() that follows.
+    srv = spawn(_accept_handshaken, tls_listener)
+    client = _client_ctx(certs).wrap_socket(GreenSocket(), server_hostname="localhost",
+                                            do_handshake_on_connect=False)
+    client.setblocking(False)
+    rc = client.connect_ex(tls_listener.getsockname())
+    assert rc in (0, errno.EINPROGRESS)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.do_handshake()
+            break
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass
+        except OSError as exc:  # the connection is still under way
+            if exc.errno != errno.ENOTCONN:
+                raise
+        assert time.monotonic() < deadline, "handshake never completed"
+        sleep(0.001)
+    conn, _ = srv.wait()
+    assert client.version() is not None
+    conn.close()
+    client.close()
+
+
 def test_makefile_over_tls(certs: Certs, tls_listener: ssl.GreenSSLSocket) -> None:
     def server() -> bytes:
         conn, _ = tls_listener.accept()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import os
+import sys
 import time
 
 import pytest
@@ -181,3 +183,40 @@ def test_blocking_terminal_like_descriptor_is_waited_on_first() -> None:
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_a_half_built_file_closes_and_prints_quietly(tmp_path: object) -> None:
+    # CPython 3.13 printed "AttributeError: name" through the unraisable hook: a constructor
+    # that raised left an object whose finaliser (close) and repr failed.
+    existing = os.path.join(str(tmp_path), "exists")
+    open(existing, "wb").close()
+    seen: list[object] = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = seen.append
+    try:
+        with pytest.raises(FileExistsError):
+            GreenFileIO(existing, "x")
+        with pytest.raises(ValueError):
+            GreenFileIO(0, "q")
+        with pytest.raises(OSError):
+            GreenFileIO(_closed_fd())
+        r, w = os.pipe()
+        os.close(w)
+        with pytest.raises(ValueError):
+            GreenPipe(r, "r", buffering=0)  # unbuffered text: the raw file is closed again
+        with pytest.raises(OSError):
+            os.fstat(r)
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert seen == []
+    half = GreenFileIO.__new__(GreenFileIO)
+    assert repr(half) == "<greenlane.GreenFileIO [closed]>"
+    half.close()
+
+
+def _closed_fd() -> int:
+    r, w = os.pipe()
+    os.close(r)
+    os.close(w)
+    return r

@@ -2,12 +2,14 @@
 
 Everything in the stdlib ``socket`` module is here; these names are replaced:
 
-* ``socket`` and ``SocketType`` are ``greenlane.greenio.GreenSocket``;
-* ``socketpair``, ``fromfd``, ``create_connection`` and ``create_server`` return GreenSockets.
-
-Name resolution (``getaddrinfo``, ``gethostbyname``, ...) is the stdlib's and blocks the whole
-OS thread while it runs; unlike eventlet there is no green DNS resolver yet. Loopback names and
-``/etc/hosts`` entries resolve without network I/O.
+* ``socket`` and ``SocketType`` are ``greenlane.greenio.GreenSocket`` (so ``SocketType`` is
+  not ``_socket.socket`` here, unlike the stdlib: GreenSocket wraps a real socket rather than
+  being one);
+* ``socketpair``, ``fromfd``, ``create_connection`` and ``create_server`` return GreenSockets;
+* name resolution (``getaddrinfo``, ``gethostbyname``, ``gethostbyname_ex``,
+  ``gethostbyaddr``, ``getnameinfo``, ``getfqdn``) is ``greenlane.green._dns``: the system
+  resolver run in the thread pool, so only the calling green thread waits for it, and
+  ``create_connection`` resolves through it.
 """
 
 from __future__ import annotations
@@ -19,14 +21,31 @@ import socket as _stdsocket
 from socket import *  # noqa: F403
 from typing import Any, Optional
 
-from greenlane.greenio._socket import GreenSocket, _original_socket
+from greenlane import _originals as real
+from greenlane.green._dns import getaddrinfo as getaddrinfo
+from greenlane.green._dns import getfqdn as getfqdn
+from greenlane.green._dns import gethostbyaddr as gethostbyaddr
+from greenlane.green._dns import gethostbyname as gethostbyname
+from greenlane.green._dns import gethostbyname_ex as gethostbyname_ex
+from greenlane.green._dns import getnameinfo as getnameinfo
+from greenlane.greenio._socket import GreenSocket
 
 __all__ = list(_stdsocket.__all__)
+
+# create_connection and create_server are not patched: the stdlib's own build their sockets
+# with, and resolve through, this module's socket and getaddrinfo once those are patched in, so
+# they stay exactly what each Python version's are (and honour a socket.socket replaced later,
+# as tests do with mocks).
+__patches__ = (("socket", "socket", (
+    "socket", "SocketType", "socketpair", "fromfd",
+    "getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getnameinfo",
+    "getfqdn")),)
 
 socket = GreenSocket  # type: ignore[misc,assignment]
 SocketType = GreenSocket  # type: ignore[misc,assignment]
 
 _GLOBAL_DEFAULT_TIMEOUT: Any = getattr(_stdsocket, "_GLOBAL_DEFAULT_TIMEOUT", object())
+_SOCK_NONBLOCK = int(getattr(_stdsocket, "SOCK_NONBLOCK", 0))
 
 
 def socketpair(family: Optional[int] = None,  # type: ignore[no-redef]
@@ -35,19 +54,20 @@ def socketpair(family: Optional[int] = None,  # type: ignore[no-redef]
     """A pair of connected GreenSockets (AF_UNIX by default), like ``socket.socketpair``."""
     if family is None:
         family = getattr(_stdsocket, "AF_UNIX", AF_INET)  # noqa: F405
+    # The C function: the stdlib's socketpair() builds whatever socket.socket is at call time.
     a, b = _socket.socketpair(family, type, proto)
-    ga = _original_socket(family, type, proto, a.detach())
-    gb = _original_socket(family, type, proto, b.detach())
-    default = getdefaulttimeout()  # noqa: F405
-    return (GreenSocket._from_new_socket(ga, default), GreenSocket._from_new_socket(gb, default))
+    ga = real.socket(family, type, proto, a.detach())
+    gb = real.socket(family, type, proto, b.detach())
+    timeout = 0.0 if type & _SOCK_NONBLOCK else getdefaulttimeout()  # noqa: F405
+    return GreenSocket.from_new_socket(ga, timeout), GreenSocket.from_new_socket(gb, timeout)
 
 
 def fromfd(fd: Any, family: int, type: int,  # type: ignore[no-redef]
            proto: int = 0) -> GreenSocket:
     """A GreenSocket on a duplicate of descriptor ``fd`` (``fd`` itself stays open)."""
     fileno = fd if isinstance(fd, int) else fd.fileno()
-    sock = _original_socket(family, type, proto, _os.dup(fileno))
-    return GreenSocket._from_new_socket(sock, getdefaulttimeout())  # noqa: F405
+    sock = real.socket(family, type, proto, _os.dup(fileno))
+    return GreenSocket.from_new_socket(sock, getdefaulttimeout())  # noqa: F405
 
 
 def create_connection(address: tuple[Any, int],  # type: ignore[no-redef]
@@ -56,13 +76,14 @@ def create_connection(address: tuple[Any, int],  # type: ignore[no-redef]
                       all_errors: bool = False) -> GreenSocket:
     """Connect to ``(host, port)``, trying each address ``getaddrinfo`` returns in turn.
 
-    Same contract as ``socket.create_connection``: ``timeout`` (when given) is set on the
-    socket before connecting; the error for the first address is raised if all fail, or an
-    ``ExceptionGroup`` of all of them with ``all_errors=True`` (Python 3.11+).
+    The name is resolved by the green ``getaddrinfo``. Same contract as
+    ``socket.create_connection``: ``timeout`` (when given) is set on the
+    socket before connecting; the error for the last address tried is raised if all fail, or
+    an ``ExceptionGroup`` of all of them with ``all_errors=True`` (Python 3.11+).
     """
     host, port = address
     errors: list[OSError] = []
-    for family, kind, proto, _canonname, sockaddr in getaddrinfo(  # noqa: F405
+    for family, kind, proto, _canonname, sockaddr in getaddrinfo(
             host, port, 0, SOCK_STREAM):  # noqa: F405
         sock = None
         try:
@@ -83,7 +104,7 @@ def create_connection(address: tuple[Any, int],  # type: ignore[no-redef]
     if all_errors and group is not None:
         raise group("create_connection failed", errors)
     try:
-        raise errors[0]
+        raise errors[-1]
     finally:
         errors.clear()  # break the traceback <-> frame reference cycle
 

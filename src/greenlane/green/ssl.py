@@ -29,24 +29,29 @@ from ssl import *  # noqa: F403
 from ssl import SSLWantReadError, SSLWantWriteError
 from typing import Any, Callable, Optional
 
-from greenlane.greenio._socket import (
-    _SEND_SLICE,
-    _byte_view,
-    _check_timeout,
-    _CSocket,
-    _deadline,
-    _notify_close,
-    _original_socket,
-    _remaining,
-    green_connect,
+from greenlane import _originals as real
+from greenlane.greenio._io import (
+    SocketTimeouts,
+    byte_view,
+    deadline,
     io_retry,
+    notify_close,
+    send_all,
 )
+from greenlane.greenio._socket import green_connect
 from greenlane.hubs.hub import READ, WRITE
 
 _EXTRA = ["GreenSSLContext", "GreenSSLSocket", "wrap_socket"]
 __all__ = sorted({name for name, value in vars(_stdssl).items()
                   if not name.startswith("_") and not isinstance(value, types.ModuleType)}
                  | set(_EXTRA))
+
+# What monkey patching replaces: contexts the stdlib builds (create_default_context, ...) and
+# those users build make GreenSSLSockets, whatever the SSLContext class they are.
+__patches__ = (("socket", "ssl", ("SSLContext.sslsocket_class",)),)
+
+# The C socket type: its methods work on SSLSocket too, bypassing SSLSocket's overrides.
+_CSocket: Any = real.socket_class
 
 # In io_retry's order: "again" (same direction), then "want read", "want write".
 _WOULD_BLOCK = (BlockingIOError, SSLWantReadError, SSLWantWriteError)
@@ -82,17 +87,18 @@ def _direction(exc: BaseException, default: str) -> str:
     return default
 
 
-class GreenSSLSocket(_stdssl.SSLSocket):
+class GreenSSLSocket(SocketTimeouts, _stdssl.SSLSocket):
     """An ``ssl.SSLSocket`` whose blocking calls suspend only the calling green thread.
 
     The real socket is always non-blocking; ``settimeout``/``setblocking`` set the green
-    behaviour, as on ``GreenSocket`` (``socket.timeout`` after a timeout, pass-through
-    ``SSLWantReadError``/``SSLWantWriteError`` in non-blocking mode). See the module docstring
-    for the deferred server-side handshake.
+    behaviour, as on ``GreenSocket`` (the same ``SocketTimeouts``: ``socket.timeout`` after a
+    timeout, pass-through ``SSLWantReadError``/``SSLWantWriteError`` in non-blocking mode). See
+    the module docstring for the deferred server-side handshake.
     """
 
     # Class defaults: the stdlib's _create() calls methods before any instance state is set.
-    _green_timeout: Optional[float] = None
+    _timeout: Optional[float] = None
+    act_non_blocking = False
     _handshake_pending = False
     # Set by the stdlib's SSLSocket._create(); declared for the type checker.
     if sys.implementation.name == "pypy":
@@ -123,7 +129,7 @@ class GreenSSLSocket(_stdssl.SSLSocket):
         fileno = sock.fileno()
         if fileno >= 0:
             # The descriptor changes owner: anything the hub remembers about it is stale.
-            _notify_close(fileno)
+            notify_close(fileno)
         return super()._create(  # type: ignore[misc,no-any-return]
             sock, server_side, do_handshake_on_connect, suppress_ragged_eofs, server_hostname,
             context, session)
@@ -131,25 +137,10 @@ class GreenSSLSocket(_stdssl.SSLSocket):
     # ------------------------------------------------------------------ blocking mode
     def settimeout(self, value: Optional[float]) -> None:
         """None blocks (the green thread), 0 makes calls non-blocking, else a timeout in s."""
-        self._green_timeout = _check_timeout(value)
+        super().settimeout(value)
+        # The stdlib's _create() hands the wrapped socket's timeout to the C socket through
+        # here: it must stay non-blocking underneath whatever the green timeout is.
         _CSocket.settimeout(self, 0.0)
-
-    def gettimeout(self) -> Optional[float]:
-        """The timeout set with ``settimeout`` (None: blocking; 0.0: non-blocking)."""
-        return self._green_timeout
-
-    def setblocking(self, flag: bool) -> None:
-        """True: ``settimeout(None)``; False: ``settimeout(0)`` (non-blocking)."""
-        self.settimeout(None if flag else 0.0)
-
-    def getblocking(self) -> bool:
-        """False only in non-blocking mode (timeout 0)."""
-        return self._green_timeout != 0.0
-
-    @property
-    def timeout(self) -> Optional[float]:
-        """The green timeout, as ``gettimeout()`` returns it."""
-        return self._green_timeout
 
     # ------------------------------------------------------------------ the one I/O loop
     def _io(self, evtype: str, call: Callable[..., Any], *args: Any) -> Any:
@@ -158,10 +149,10 @@ class GreenSSLSocket(_stdssl.SSLSocket):
         try:
             return call(self, *args)
         except _WOULD_BLOCK as exc:
-            if self._green_timeout == 0.0:
+            if self.act_non_blocking:
                 raise
             evtype = _direction(exc, evtype)
-        return io_retry(_CSocket.fileno(self), evtype, self._green_timeout, call, (self, *args),
+        return io_retry(_CSocket.fileno(self), evtype, self._timeout, call, (self, *args),
                         *_WOULD_BLOCK)
 
     def _finish_handshake(self) -> None:
@@ -172,7 +163,7 @@ class GreenSSLSocket(_stdssl.SSLSocket):
         """Run the TLS handshake, suspending only this green thread while it waits."""
         self._check_connected()  # type: ignore[attr-defined]
         self._handshake_pending = False
-        timeout = self._green_timeout
+        timeout = self._timeout
         sslobj = self._sslobj
         if timeout == 0.0:
             if not block:
@@ -230,25 +221,12 @@ class GreenSSLSocket(_stdssl.SSLSocket):
         self._finish_handshake()
         if self._sslobj is not None and flags != 0:
             raise ValueError(f"non-zero flags not allowed in calls to sendall() on {type(self)}")
-        timeout = self._green_timeout
-        if timeout == 0.0:
+        if self.act_non_blocking:
             _SSLSocket.sendall(self, data, flags)
             return
-        deadline = _deadline(timeout)
-        send = _SSLSocket.send
-        fileno = _CSocket.fileno(self)
-        with _byte_view(data) as view:
-            total = len(view)
-            sent = 0
-            while sent < total:
-                with view[sent:sent + _SEND_SLICE] as rest:
-                    try:
-                        sent += send(self, rest, flags)
-                        continue
-                    except _WOULD_BLOCK as exc:
-                        evtype = _direction(exc, WRITE)
-                    sent += io_retry(fileno, evtype, _remaining(deadline), send,
-                                     (self, rest, flags), *_WOULD_BLOCK)
+        with byte_view(data) as view:
+            send_all(_CSocket.fileno(self), _SSLSocket.send.__get__(self), view, 0, flags,
+                     deadline(self._timeout), *_WOULD_BLOCK)
 
     def sendfile(self, file: Any, offset: int = 0, count: Optional[int] = None) -> int:
         """Send a file through ``send`` (TLS cannot use ``os.sendfile``)."""
@@ -265,13 +243,14 @@ class GreenSSLSocket(_stdssl.SSLSocket):
         try:
             rc: Optional[int] = None
             try:
-                green_connect(self, address, self._green_timeout, self._green_timeout == 0.0)
+                green_connect(self, address, self._timeout, self.act_non_blocking)
             except OSError as exc:
                 if not connect_ex or exc.errno is None:
                     raise
                 rc = exc.errno
             if rc:
-                self._sslobj = None
+                # As the stdlib: the TLS object stays, so that once a non-blocking connect
+                # has completed, do_handshake() can run.
                 return rc
             self._connected = True
             if self.do_handshake_on_connect:
@@ -294,11 +273,11 @@ class GreenSSLSocket(_stdssl.SSLSocket):
         try:
             fd, addr = _CSocket._accept(self)
         except BlockingIOError:
-            if self._green_timeout == 0.0:
+            if self.act_non_blocking:
                 raise
-            fd, addr = io_retry(_CSocket.fileno(self), READ, self._green_timeout,
+            fd, addr = io_retry(_CSocket.fileno(self), READ, self._timeout,
                                 _CSocket._accept, (self,))
-        sock = _original_socket(self.family, self.type, self.proto, fd)
+        sock = real.socket(self.family, self.type, self.proto, fd)
         conn = type(self)._create(sock, server_side=True, do_handshake_on_connect=False,
                                   suppress_ragged_eofs=self.suppress_ragged_eofs,
                                   context=self.context)
@@ -314,9 +293,9 @@ class GreenSSLSocket(_stdssl.SSLSocket):
         try:
             result = sslobj.shutdown()
         except _WOULD_BLOCK as exc:
-            if self._green_timeout == 0.0:
+            if self.act_non_blocking:
                 raise
-            result = io_retry(_CSocket.fileno(self), _direction(exc, READ), self._green_timeout,
+            result = io_retry(_CSocket.fileno(self), _direction(exc, READ), self._timeout,
                               sslobj.shutdown, (), *_WOULD_BLOCK)
         self._sslobj = None
         if isinstance(result, _PyPyTimeoutView):
@@ -353,14 +332,14 @@ class GreenSSLSocket(_stdssl.SSLSocket):
     def _real_close(self) -> None:
         fileno = _CSocket.fileno(self)
         if fileno >= 0:
-            _notify_close(fileno)
+            notify_close(fileno)
         super()._real_close()  # type: ignore[misc]
 
     def detach(self) -> int:
         """Give up the descriptor without closing it; waiters get ``IOClosed``."""
         fileno = _CSocket.fileno(self)
         if fileno >= 0:
-            _notify_close(fileno)
+            notify_close(fileno)
         return super().detach()
 
 

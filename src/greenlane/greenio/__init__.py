@@ -5,6 +5,11 @@ Same names as ``eventlet.greenio``: ``GreenSocket``, ``GreenPipe``, ``shutdown_s
 ``CONNECT_ERR``, ``CONNECT_SUCCESS``, ``IOClosed``. TLS lives in ``greenlane.green.ssl``.
 Not offered: ``GreenSocket.makeGreenFile`` (deprecated in eventlet) and ``greenio.SSL`` (the
 pyOpenSSL wrapper).
+
+Inside: ``_io.py`` is the green I/O toolkit every green I/O object is built from (the one
+try -> EAGAIN -> wait -> retry helper, socket-style timeouts, descriptor open/close
+bookkeeping); ``_socket.py`` is GreenSocket, ``_pipe.py`` GreenPipe and the green ``os.read``
+and ``os.write``.
 """
 
 from __future__ import annotations

@@ -4,13 +4,16 @@ Also the descriptor-level ``read``/``write`` behind ``greenlane.green.os``. Thre
 descriptor are told apart, because "try first, wait on EAGAIN" is only safe on one of them:
 
 * non-blocking (O_NONBLOCK set; GreenPipe sets it on pipes and sockets it owns): the optimistic
-  path, through ``io_retry``;
+  path of the green I/O toolkit (``_io.py``): try, and wait through ``io_retry`` on EAGAIN;
 * blocking but pollable (a pipe someone else opened, a terminal): wait for readiness first, then
   make the call, which cannot block then (the fix eventlet needed in #975, where ``os.read`` on an
   inotify descriptor froze the process). GreenPipe leaves terminals' flags alone, since the
   terminal's open file is shared with the shell;
 * regular files (and directories): the kernel always reports them ready, so they are read and
   written directly, blocking on the disk as in eventlet.
+
+Reads, writes and closes use the real ``os`` functions from ``greenlane._originals``: monkey
+patching makes ``os.read``/``os.write`` these very functions.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import select
 import stat
 from typing import Any, Callable, Optional, Union
 
-from greenlane.greenio._socket import _notify_close, _notify_opened, _text_file, io_retry
+from greenlane import _originals as real
+from greenlane.greenio._io import close_fd, io_retry, notify_opened, text_file
 from greenlane.hubs import trampoline
 from greenlane.hubs.hub import READ, WRITE
 
@@ -31,6 +35,10 @@ __all__ = ["GreenFileIO", "GreenPipe", "green_read", "green_write"]
 _PIPE_BUF: int = getattr(select, "PIPE_BUF", 512)
 
 _NONBLOCKING, _POLLABLE, _DIRECT = 0, 1, 2
+
+# Taken at import, before the green os module can replace it (its open() is harmless here, but
+# not needed: notify_opened follows).
+_os_open = os.open
 
 
 def _kind(fd: int) -> int:
@@ -55,10 +63,10 @@ def green_read(fd: int, n: int) -> bytes:
     """``os.read`` that suspends only the calling green thread while nothing is available."""
     kind = _kind(fd)
     if kind == _NONBLOCKING:
-        return _nonblocking_call(fd, READ, os.read, n)  # type: ignore[no-any-return]
+        return _nonblocking_call(fd, READ, real.read, n)  # type: ignore[no-any-return]
     if kind == _POLLABLE:
         trampoline(fd, read=True)
-    return os.read(fd, n)
+    return real.read(fd, n)
 
 
 def green_write(fd: int, data: Any) -> int:
@@ -70,16 +78,16 @@ def green_write(fd: int, data: Any) -> int:
     """
     kind = _kind(fd)
     if kind == _NONBLOCKING:
-        return _nonblocking_call(fd, WRITE, os.write, data)  # type: ignore[no-any-return]
+        return _nonblocking_call(fd, WRITE, real.write, data)  # type: ignore[no-any-return]
     if kind == _DIRECT:
-        return os.write(fd, data)
+        return real.write(fd, data)
     with memoryview(data) as whole, whole.cast("B") as view:
         total = len(view)
         done = 0
         while True:
             trampoline(fd, write=True)
             with view[done:done + _PIPE_BUF] as block:
-                done += os.write(fd, block)
+                done += real.write(fd, block)
             if done >= total:
                 return done
 
@@ -88,7 +96,7 @@ def _readinto(fd: int, buffer: Any) -> int:
     if hasattr(os, "readv"):
         return os.readv(fd, [buffer])
     # PyPy 3.9 has no os.readv.
-    data = os.read(fd, len(buffer))
+    data = real.read(fd, len(buffer))
     n = len(data)
     buffer[:n] = data
     return n
@@ -102,6 +110,16 @@ class GreenFileIO(io.RawIOBase):
     changing their flags; regular files are read directly.
     """
 
+    # What a half-built object (its constructor raised) has: close() and repr() must work
+    # on it, since the finaliser and the unraisable hook call them.
+    _fd = -1
+    _closefd = False
+    _kind = _DIRECT
+    _readable = _writable = False
+    _seekable: Optional[bool] = None
+    name: Any = None
+    mode = ""
+
     def __init__(self, name: Union[int, str, bytes, os.PathLike[Any]], mode: str = "r",
                  closefd: bool = True, opener: Optional[Callable[[Any, int], int]] = None
                  ) -> None:
@@ -110,12 +128,11 @@ class GreenFileIO(io.RawIOBase):
         if len(mode) < 1 or mode[0] not in "rwax" or set(mode[1:]) - {"+"}:
             raise ValueError(f"invalid mode: {mode!r}")
         plus = "+" in mode
-        self._readable = mode[0] == "r" or plus
-        self._writable = mode[0] != "r" or plus
         if isinstance(name, int):
             fd = name
             if fd < 0:
                 raise ValueError("negative file descriptor")
+            owned = False
         else:
             if not closefd:
                 raise ValueError("cannot use closefd=False with a file name")
@@ -123,19 +140,31 @@ class GreenFileIO(io.RawIOBase):
                      "x": os.O_CREAT | os.O_EXCL}[mode[0]]
             flags |= os.O_RDWR if plus else (os.O_RDONLY if mode[0] == "r" else os.O_WRONLY)
             flags |= getattr(os, "O_CLOEXEC", 0)
-            fd = opener(name, flags) if opener is not None else os.open(name, flags, 0o666)
-            _notify_opened(fd)
+            fd = opener(name, flags) if opener is not None else _os_open(name, flags, 0o666)
+            notify_opened(fd)
+            owned = True
+        try:
+            st_mode = os.fstat(fd).st_mode
+            if stat.S_ISFIFO(st_mode) or stat.S_ISSOCK(st_mode):
+                os.set_blocking(fd, False)
+            kind = _kind(fd)
+        except BaseException:
+            if owned:
+                close_fd(fd)
+            raise
+        # Only now: until here, close() has no descriptor to release.
         self._fd = fd
         self._closefd = closefd
+        self._kind = kind
+        self._readable = mode[0] == "r" or plus
+        self._writable = mode[0] != "r" or plus
+        self._seekable = None
         self.name = name
         self.mode = ("rb+" if mode[0] == "r" else mode[0] + "b+") if plus else mode[0] + "b"
-        st_mode = os.fstat(fd).st_mode
-        if stat.S_ISFIFO(st_mode) or stat.S_ISSOCK(st_mode):
-            os.set_blocking(fd, False)
-        self._kind = _kind(fd)
-        self._seekable: Optional[bool] = None
 
     def __repr__(self) -> str:
+        if self.closed or self._fd < 0:
+            return "<greenlane.GreenFileIO [closed]>"
         return f"<greenlane.GreenFileIO name={self.name!r} mode={self.mode!r} fd={self._fd}>"
 
     def fileno(self) -> int:
@@ -213,12 +242,12 @@ class GreenFileIO(io.RawIOBase):
             raise io.UnsupportedOperation("File not open for writing")
         fd = self._fd
         if self._kind == _NONBLOCKING:
-            return _nonblocking_call(fd, WRITE, os.write, data)  # type: ignore[no-any-return]
+            return _nonblocking_call(fd, WRITE, real.write, data)  # type: ignore[no-any-return]
         if self._kind == _POLLABLE:
             trampoline(fd, write=True)
             with memoryview(data) as view, view.cast("B") as block:
-                return os.write(fd, block[:_PIPE_BUF])
-        return os.write(fd, data)
+                return real.write(fd, block[:_PIPE_BUF])
+        return real.write(fd, data)
 
     def close(self) -> None:
         """Close; green threads blocked on the descriptor get ``IOClosed``."""
@@ -227,9 +256,8 @@ class GreenFileIO(io.RawIOBase):
         try:
             super().close()
         finally:
-            if self._closefd:
-                _notify_close(self._fd)
-                os.close(self._fd)
+            if self._closefd and self._fd >= 0:
+                close_fd(self._fd)
 
 
 def GreenPipe(name: Any, mode: str = "r", buffering: int = -1, encoding: Optional[str] = None,
@@ -241,13 +269,29 @@ def GreenPipe(name: Any, mode: str = "r", buffering: int = -1, encoding: Optiona
     and which is then closed, as in eventlet). Returns a buffered binary file or a text file, as
     ``open()`` would. Regular files still block the process while the disk works.
     """
+    duplicate = None
     if not isinstance(name, (int, str, bytes, os.PathLike)):
         fileno = name.fileno()
-        fd = os.dup(fileno)
-        _notify_opened(fd)
+        duplicate = os.dup(fileno)
+        notify_opened(duplicate)
         name.close()
-        name = fd
-    raw = GreenFileIO(name, mode.replace("t", ""), closefd, opener)
+        name = duplicate
+    try:
+        raw = GreenFileIO(name, mode.replace("t", ""), closefd, opener)
+    except BaseException:
+        if duplicate is not None:
+            close_fd(duplicate)
+        raise
+    try:
+        return _buffered(raw, mode, buffering, encoding, errors, newline)
+    except BaseException:
+        raw.close()
+        raise
+
+
+def _buffered(raw: GreenFileIO, mode: str, buffering: int, encoding: Optional[str],
+              errors: Optional[str], newline: Optional[str]) -> Any:
+    # The layers open() puts on a raw file for ``mode`` and ``buffering``.
     binary = "b" in mode
     line_buffering = False
     if buffering == 1 and not binary:
@@ -271,4 +315,4 @@ def GreenPipe(name: Any, mode: str = "r", buffering: int = -1, encoding: Optiona
         buffer = io.BufferedReader(raw, buffering)
     if binary:
         return buffer
-    return _text_file(buffer, mode, encoding, errors, newline, line_buffering)
+    return text_file(buffer, mode, encoding, errors, newline, line_buffering)

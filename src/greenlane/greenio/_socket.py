@@ -1,20 +1,18 @@
-"""GreenSocket, and the one helper every green I/O call in greenlane waits through.
+"""GreenSocket: a ``socket.socket`` whose blocking calls suspend only the calling green thread.
 
-The blocking idiom lives in ``io_retry``: the caller makes the non-blocking syscall itself (the
-optimistic path: a couple of attribute look-ups and a C call, nothing else) and only when that
-raised ``BlockingIOError`` (EAGAIN) hands over to ``io_retry``, which parks the green thread on
-the hub until the fd is ready and tries again, until it succeeds. Because the syscall has just
-failed with EAGAIN and no other green thread ran since, the hub may use its registration without
-re-arming it (``rearm=False``): see ``hubs/epolls.py``. TLS sockets (``green/ssl.py``), pipes
-(``_pipe.py``) and ``green.os`` use the same helper.
+Built from the green I/O toolkit (``_io.py``): the real socket is always non-blocking, every
+operation makes the syscall first and, only after EAGAIN, waits through ``io_retry`` with the
+socket's green timeout (``SocketTimeouts``); closing goes through ``notify_close``, and every
+descriptor fresh from the kernel through ``notify_opened``. The hottest methods (``recv``,
+``recv_into``, ``send``, the first send of ``sendall``, ``accept``) spell the optimistic try
+out themselves, on bound methods of the real socket cached in slots, so the common case costs
+one C call and no Python frame more; the rest share ``_op``. ``green_connect`` is the connect
+shared with TLS sockets.
 
-File descriptor lifetime: every close (and ``detach``) calls ``notify_close`` *before* the
-descriptor is released, which wakes any green thread parked on it with ``IOClosed`` (an
-``OSError`` with errno EBADF) and drops the poller's registration while the number still refers to
-the file. Every descriptor that greenlane receives from the kernel (``socket()``, ``accept``,
-``dup``, ``socketpair``, ``fromfd``) goes through ``notify_opened``, so whatever the hub still
-remembered about an earlier file with the same number (one closed without greenlane knowing, for
-instance by the garbage collector) is forgotten before anyone waits on the new one.
+For code that must arm its own deadline before it waits (the WSGI server), GreenSocket offers
+the optimistic step and the wait as public members: ``recv_into_nowait``/``send_nowait`` (the
+real socket's calls, which raise ``BlockingIOError`` instead of waiting) and
+``wait_and_retry`` (the wait after EAGAIN).
 """
 
 from __future__ import annotations
@@ -25,12 +23,21 @@ import io
 import os
 import socket
 import stat
-import sys
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional
+from warnings import warn as _warn
 
-from greenlet import getcurrent
-
-from greenlane.hubs import _context, get_hub
+from greenlane import _originals as real
+from greenlane.greenio._io import (
+    SocketTimeouts,
+    byte_view,
+    deadline,
+    io_retry,
+    notify_close,
+    notify_opened,
+    remaining,
+    send_all,
+    text_file,
+)
 from greenlane.hubs.hub import READ, WRITE
 
 __all__ = [
@@ -39,22 +46,29 @@ __all__ = [
     "SOCKET_BLOCKING",
     "SOCKET_CLOSED",
     "GreenSocket",
-    "io_retry",
+    "green_connect",
+    "io_retry",  # re-exported for wsgi/_conn.py until it uses GreenSocket's public halves
     "set_nonblocking",
     "shutdown_safe",
     "socket_timeout",
 ]
 
-# Captured at import, before any monkey patching can replace them in the socket module.
-_original_socket = socket.socket
 # The C socket type: its methods work on any subclass (socket.socket, ssl.SSLSocket).
-_CSocket: Any = _socket.socket
+_CSocket: Any = real.socket_class
 
 # Plain-int attribute getters: socket.socket's properties build enum members, which costs
 # ten times more on every accept.
 _get_family = _CSocket.family.__get__
 _get_type = _CSocket.type.__get__
 _get_proto = _CSocket.proto.__get__
+
+# From the C module, which patching never touches.
+_getdefaulttimeout = _socket.getdefaulttimeout
+_SocketIO = socket.SocketIO
+# What socket.socket.sendfile raises internally to fall back on send(); CPython's own tests
+# expect it from _sendfile_use_sendfile.
+_GiveupOnSendfile: type[Exception] = getattr(socket, "_GiveupOnSendfile", RuntimeError)
+_os_sendfile: Optional[Callable[[int, int, int, int], int]] = getattr(os, "sendfile", None)
 
 #: eventlet's name for the exception raised when a socket operation times out.
 socket_timeout = socket.timeout
@@ -72,146 +86,20 @@ _CONNECT_WAIT = frozenset((errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK,
 #: errnos of a connect that has completed (eventlet compatibility).
 CONNECT_SUCCESS = frozenset((0, errno.EISCONN))
 
-# The most one send() call is offered. PyPy copies the whole buffer it is given into raw memory
-# before the syscall, which takes only a few hundred KiB of it: offering the rest of a 64 MiB
-# buffer each time made sendall quadratic there. CPython passes the buffer itself: no limit.
-_PYPY = sys.implementation.name == "pypy"
-_SEND_SLICE = 1 << 20 if _PYPY else sys.maxsize
-
 # socket() flag creating the socket non-blocking (Linux); 0 elsewhere, where settimeout does it.
-_SOCK_NONBLOCK: int = getattr(socket, "SOCK_NONBLOCK", 0)
+# Plain ints: the module's are enum members, whose operators run Python code (MsgFlag's "&"
+# cost a tenth of an echo round trip).
+_SOCK_NONBLOCK = int(getattr(socket, "SOCK_NONBLOCK", 0))
+# A per-call "do not block" flag: the call must then raise BlockingIOError, never wait.
+_MSG_DONTWAIT = int(getattr(socket, "MSG_DONTWAIT", 0))
 
-_ExcTypes = Union[type[BaseException], tuple[type[BaseException], ...]]
+# Bound the blocks os.sendfile is asked for: some kernels reject counts of 2 GiB and more
+# (the stdlib's limit too, bpo-38319).
+_SENDFILE_BLOCK = 1 << 30
 
-
-class _NeverRaised(Exception):
-    """Placeholder for an exception kind a caller of ``io_retry`` does not expect."""
-
-
-def _timeout_error() -> OSError:
-    exc = socket.timeout("timed out")
-    exc.is_timeout = True  # type: ignore[attr-defined]  # greenlane.is_timeout() on Python 3.9
-    return exc
-
-
-def _throw_timeout(target: Any) -> None:
-    # Runs from the hub when a socket timeout expires; the instance is built only then.
-    target.throw(_timeout_error())
-
-
-def io_retry(
-    fileno: int,
-    evtype: str,
-    timeout: Optional[float],
-    call: Callable[..., Any],
-    args: tuple[Any, ...],
-    again: _ExcTypes = BlockingIOError,
-    want_read: _ExcTypes = _NeverRaised,
-    want_write: _ExcTypes = _NeverRaised,
-) -> Any:
-    """Wait until ``fileno`` is ready for ``evtype``, then return ``call(*args)``, retrying.
-
-    Call it only right after ``call`` failed with EAGAIN, with no switch in between: the hub
-    then needs no re-arming (see ``hubs/epolls.py``). ``call`` is retried after each wake-up;
-    raising ``again`` means "wait for the same direction again", ``want_read``/``want_write``
-    switch the direction (TLS needs both). After ``timeout`` seconds in total (None: never)
-    ``socket.timeout`` is raised; if the descriptor is closed meanwhile, ``IOClosed``.
-    """
-    hub = _context.current.hub or get_hub()
-    current = getcurrent()
-    timer = None
-    if timeout is not None:
-        timer = hub.schedule_call_global(timeout, _throw_timeout, current)
-    park = hub.park_on_fd
-    try:
-        while True:
-            park(evtype, fileno, current)
-            try:
-                return call(*args)
-            except again:
-                pass
-            except want_read:
-                evtype = READ
-            except want_write:
-                evtype = WRITE
-    finally:
-        if timer is not None:
-            timer.cancel()
-
-
-def _notify_close(fileno: int) -> None:
-    """``hubs.notify_close``, with a fast path for the common case of nobody waiting on it.
-
-    Creating and closing sockets is hot (connect+accept), and most descriptors have no
-    listener when they are opened or closed: then only the poller's registration is dropped.
-    A secondary listener never exists without a primary one, so the two primary maps suffice.
-    """
-    hub = _context.current.hub
-    if hub is not None:
-        listeners = hub.listeners
-        if fileno in listeners[READ] or fileno in listeners[WRITE]:
-            hub.notify_close(fileno)
-        else:
-            hub.forget_fd(fileno)
-
-
-# A descriptor number fresh from the kernel: whatever the hub knew of it belonged to a file that
-# is gone, so forgetting it is the same operation (eventlet's notify_opened).
-_notify_opened = _notify_close
-
-
-def _byte_view(data: Any) -> memoryview:
-    """``data`` as a flat memoryview of bytes, cast only if it is not one already.
-
-    bytes and bytearray need no cast. PyPy sends from a cast view about forty times
-    slower than from a plain one, so there a buffer that needs the cast is copied once instead.
-    """
-    view = memoryview(data)
-    if view.itemsize == 1 and view.ndim == 1 and view.c_contiguous:
-        return view
-    try:
-        if _PYPY and view.c_contiguous:
-            return memoryview(view.tobytes())
-        return view.cast("B")
-    finally:
-        view.release()
-
-
-def _text_file(buffer: Any, mode: str, encoding: Optional[str], errors: Optional[str],
-               newline: Optional[str], line_buffering: bool = False) -> io.TextIOWrapper:
-    """``buffer`` in a text file, as ``open()`` builds it for ``mode`` (shared with GreenPipe)."""
-    if encoding is None and hasattr(io, "text_encoding"):  # Python 3.10+
-        encoding = io.text_encoding(encoding)
-    text = io.TextIOWrapper(buffer, encoding, errors, newline, line_buffering)
-    text.mode = mode  # type: ignore[misc]
-    return text
-
-
-def _check_timeout(value: Optional[float]) -> Optional[float]:
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        raise TypeError("Timeout value must be int, float or None") from None
-    if seconds < 0.0:
-        raise ValueError("Timeout value out of range")
-    return seconds
-
-
-def _deadline(timeout: Optional[float]) -> Optional[float]:
-    """The hub clock's time at which ``timeout`` (None: never) runs out, for ``_remaining``."""
-    return None if timeout is None else get_hub().clock() + timeout
-
-
-def _remaining(deadline: Optional[float]) -> Optional[float]:
-    """The seconds left until ``deadline`` (None: no limit); ``socket.timeout`` if none."""
-    if deadline is None:
-        return None
-    left = deadline - get_hub().clock()
-    if left <= 0:
-        raise _timeout_error()
-    return left
+# Compatibility names for modules that imported them from here (green/os.py).
+_notify_close = notify_close
+_notify_opened = notify_opened
 
 
 def green_connect(sock: Any, address: Any, timeout: Optional[float], nonblocking: bool) -> None:
@@ -238,10 +126,10 @@ def green_connect(sock: Any, address: Any, timeout: Optional[float], nonblocking
         return
     from greenlane.greenthread import sleep
 
-    deadline = _deadline(timeout)
+    until = deadline(timeout)
     pause = 0.001
     while True:
-        left = _remaining(deadline)
+        left = remaining(until)
         sleep(pause if left is None else min(pause, left))
         pause = min(pause * 2, 0.1)
         try:
@@ -252,16 +140,27 @@ def green_connect(sock: Any, address: Any, timeout: Optional[float], nonblocking
                 raise
 
 
-class GreenSocket:
+def _buffer_list(buffers: Any, method: str) -> Any:
+    # A retry after EAGAIN passes the buffers again: an iterator would be empty by then.
+    if type(buffers) is list or type(buffers) is tuple:
+        return buffers
+    try:
+        return list(buffers)
+    except TypeError:
+        raise TypeError(f"{method}() argument 1 must be an iterable") from None
+
+
+class GreenSocket(SocketTimeouts):
     """A ``socket.socket`` whose blocking calls suspend only the calling green thread.
 
     Construct it like ``socket.socket`` (``GreenSocket(AF_INET6, SOCK_STREAM)``,
     ``GreenSocket(fileno=fd)``), or pass an existing socket object to wrap it; it is also
     ``greenlane.green.socket.socket``. The real socket is ``fd`` and is always in non-blocking
     mode; the green socket emulates ``settimeout``/``setblocking`` on top: with a timeout,
-    operations raise ``socket.timeout`` (``TimeoutError``); with ``settimeout(0)`` calls pass
-    straight through and raise ``BlockingIOError``. Methods not defined here (``setsockopt``,
-    ``getsockname``, ...) are those of the real socket.
+    operations raise ``socket.timeout`` (``TimeoutError``); with ``settimeout(0)``, a type
+    including ``SOCK_NONBLOCK``, or the ``MSG_DONTWAIT`` flag, calls pass straight through and
+    raise ``BlockingIOError``. Methods not defined here (``getsockopt``, ``ioctl``, ...) are
+    those of the real socket.
 
     Differences from eventlet's GreenSocket:
 
@@ -273,14 +172,25 @@ class GreenSocket:
       (the real socket is always non-blocking).
     * ``sendall`` and ``sendfile`` apply the timeout to the whole call (stdlib semantics since
       3.5), other calls to each operation; ``sendfile`` uses ``os.sendfile``.
-    * Not a subclass of ``socket.socket`` (neither is eventlet's).
+    * ``recv_into_nowait``, ``send_nowait`` and ``wait_and_retry`` expose the two halves of
+      every call (greenlane's WSGI server uses them to arm its deadlines only when it waits).
+    * Not a subclass of ``socket.socket`` (neither is eventlet's); under monkey patching
+      ``socket.SocketType`` is this class, not ``_socket.socket``.
     """
 
     __slots__ = ("__weakref__", "_accept", "_closed", "_fileno", "_io_refs", "_recv",
-                 "_recv_into", "_send", "_timeout", "act_non_blocking", "fd")
+                 "_timeout", "_wrapped", "act_non_blocking", "fd", "recv_into_nowait",
+                 "send_nowait")
 
     fd: socket.socket
-    act_non_blocking: bool
+    recv_into_nowait: Callable[..., int]
+    """``recv_into(buffer, nbytes=0, flags=0)`` of the real socket: never waits.
+
+    Raises ``BlockingIOError`` when nothing has arrived, whatever the timeout; follow it with
+    ``wait_and_retry(READ, sock.recv_into_nowait, (buffer, ...))`` to wait.
+    """
+    send_nowait: Callable[..., int]
+    """``send(data, flags=0)`` of the real socket: never waits (``BlockingIOError`` if full)."""
 
     def __init__(self, family: Any = -1, type: int = -1, proto: int = -1,
                  fileno: Optional[int] = None) -> None:
@@ -290,19 +200,27 @@ class GreenSocket:
                 # socket whose timeout reads 0 was made non-blocking by the constructor.
                 if type == -1:
                     type = socket.SOCK_STREAM
-                sock = _original_socket(family, type | _SOCK_NONBLOCK, proto)
-                _notify_opened(sock.fileno())
-                self._setup(sock, socket.getdefaulttimeout(), sock.gettimeout() == 0.0)
+                sock = real.socket(family, type | _SOCK_NONBLOCK, proto)
+                notify_opened(sock.fileno())
+                # SOCK_NONBLOCK asked for by the caller means a non-blocking socket, as in
+                # the stdlib (timeout 0.0).
+                timeout = 0.0 if type & _SOCK_NONBLOCK else _getdefaulttimeout()
+                self._setup(sock, timeout, sock.gettimeout() == 0.0)
                 return
-            sock = _original_socket(family, type, proto, fileno)
-            timeout = socket.getdefaulttimeout()
+            sock = real.socket(family, type, proto, fileno)
+            # The descriptor changes owner: whatever the hub knew of its number is stale.
+            notify_opened(sock.fileno())
+            timeout = 0.0 if type != -1 and type & _SOCK_NONBLOCK else _getdefaulttimeout()
         else:
             sock = family.fd if isinstance(family, GreenSocket) else family
             if not isinstance(sock, _CSocket):
                 raise TypeError(f"GreenSocket() wraps a socket object, not {sock!r}")
             if hasattr(sock, "_sslobj"):
                 raise TypeError("use greenlane.green.ssl (or greenlane.wrap_ssl) for TLS sockets")
-            timeout = sock.gettimeout() or socket.getdefaulttimeout()
+            timeout = sock.gettimeout() or _getdefaulttimeout()
+            self._setup(sock, timeout)
+            self._wrapped = True  # the caller's socket: not ours to close when collected
+            return
         self._setup(sock, timeout)
 
     def _setup(self, sock: socket.socket, timeout: Optional[float],
@@ -312,18 +230,25 @@ class GreenSocket:
         self.fd = sock
         self._fileno = sock.fileno()
         self._recv = sock.recv
-        self._recv_into = sock.recv_into
-        self._send = sock.send
+        self.recv_into_nowait = sock.recv_into
+        self.send_nowait = sock.send
         self._accept = sock._accept  # type: ignore[attr-defined]
         self._io_refs = 0
         self._closed = False
+        self._wrapped = False
         self._timeout = timeout
         self.act_non_blocking = timeout == 0.0
 
     @classmethod
-    def _from_new_socket(cls, sock: socket.socket, timeout: Optional[float]) -> GreenSocket:
-        # A descriptor fresh from the kernel: forget what the hub knew of its number.
-        _notify_opened(sock.fileno())
+    def from_new_socket(cls, sock: socket.socket, timeout: Optional[float]) -> GreenSocket:
+        """A GreenSocket taking over ``sock``, a real socket whose descriptor is new.
+
+        For descriptors fresh from the kernel (``socketpair``, ``dup``, ``accept``): whatever
+        the hub remembered about the number is forgotten (``notify_opened``) and ``sock`` is
+        made non-blocking; ``timeout`` is the green timeout. ``sock`` must not be used
+        directly afterwards.
+        """
+        notify_opened(sock.fileno())
         self = cls.__new__(cls)
         self._setup(sock, timeout)
         return self
@@ -334,9 +259,31 @@ class GreenSocket:
         return getattr(self.fd, name)
 
     def __repr__(self) -> str:
-        closed = " [closed]" if self.fd.fileno() < 0 else ""
-        return (f"<greenlane.GreenSocket{closed} fd={self.fd.fileno()} "
-                f"family={self.fd.family!r} type={self.fd.type!r} timeout={self._timeout}>")
+        sock = self.fd
+        closed = self._closed
+        # str() as socket.socket's own repr formats them (enum members print as the stdlib's).
+        text = (f"<greenlane.GreenSocket{' [closed]' if closed else ''} fd={sock.fileno()}, "
+                f"family={sock.family!s}, type={sock.type!s}, proto={sock.proto}")
+        if not closed:
+            for label, getter in (("laddr", sock.getsockname), ("raddr", sock.getpeername)):
+                try:
+                    address = getter()
+                except OSError:
+                    continue
+                if address:
+                    text += f", {label}={address}"
+        return f"{text}, timeout={self._timeout}>"
+
+    def __del__(self) -> None:
+        # The stdlib's warning for a socket left to the garbage collector, naming this object
+        # (the real socket would otherwise warn about itself, under another name).
+        try:
+            sock = self.fd
+        except AttributeError:
+            return  # the constructor failed
+        if not self._closed and not self._wrapped and sock.fileno() >= 0:
+            _warn(f"unclosed {self!r}", ResourceWarning, stacklevel=2, source=self)
+            sock.close()
 
     def __enter__(self) -> GreenSocket:
         return self
@@ -345,6 +292,15 @@ class GreenSocket:
         self.close()
 
     # ------------------------------------------------------------------ attributes
+    def settimeout(self, value: Optional[float]) -> None:
+        """None blocks (the green thread), 0 makes calls non-blocking, else a timeout in s.
+
+        As in the stdlib, the descriptor's mode is set on every call (to non-blocking, here),
+        so a closed or invalid descriptor raises ``OSError``.
+        """
+        super().settimeout(value)
+        self.fd.settimeout(0.0)
+
     @property
     def family(self) -> socket.AddressFamily:
         """The socket family (``socket.AF_INET``, ...)."""
@@ -360,31 +316,9 @@ class GreenSocket:
         """The socket protocol."""
         return self.fd.proto
 
-    @property
-    def timeout(self) -> Optional[float]:
-        """The green timeout, as ``gettimeout()`` returns it."""
-        return self._timeout
-
     def fileno(self) -> int:
         """The descriptor number, or -1 once closed or detached."""
         return self.fd.fileno()
-
-    def settimeout(self, value: Optional[float]) -> None:
-        """None blocks (the green thread), 0 makes calls non-blocking, else a timeout in s."""
-        self._timeout = _check_timeout(value)
-        self.act_non_blocking = self._timeout == 0.0
-
-    def gettimeout(self) -> Optional[float]:
-        """The timeout set with ``settimeout`` (None: blocking; 0.0: non-blocking)."""
-        return self._timeout
-
-    def setblocking(self, flag: bool) -> None:
-        """True: ``settimeout(None)``; False: ``settimeout(0)`` (non-blocking)."""
-        self.settimeout(None if flag else 0.0)
-
-    def getblocking(self) -> bool:
-        """False only in non-blocking mode (timeout 0)."""
-        return self._timeout != 0.0
 
     # Thin delegates, spelled out for readers and type checkers.
     def bind(self, address: Any) -> None:
@@ -417,6 +351,24 @@ class GreenSocket:
             return self.fd.getsockopt(level, optname, buflen)
         return self.fd.getsockopt(level, optname)
 
+    # ------------------------------------------------------------------ the wait, public
+    def wait_and_retry(self, evtype: str, call: Callable[..., Any], args: tuple[Any, ...],
+                       timeout: Optional[float] = None) -> Any:
+        """After ``call(*args)`` raised ``BlockingIOError``: wait, then call again until done.
+
+        ``call`` is an operation on this socket that does not wait itself
+        (``recv_into_nowait``, ``send_nowait``, ``os.sendfile`` into ``fileno()``), and
+        ``evtype`` the direction it needs (``greenlane.hubs.READ``/``WRITE``). It must have
+        failed just now, with no switch since (see ``greenio._io.io_retry``). ``timeout`` bounds
+        the whole wait (None: no limit, for callers with a deadline of their own); the
+        socket's own timeout is not applied.
+
+        Raises:
+            socket.timeout: ``timeout`` passed.
+            IOClosed: the socket was closed meanwhile.
+        """
+        return io_retry(self._fileno, evtype, timeout, call, args)
+
     # ------------------------------------------------------------------ connections
     def accept(self) -> tuple[GreenSocket, Any]:
         """Wait for a connection; return ``(GreenSocket, address)``.
@@ -430,8 +382,8 @@ class GreenSocket:
                 raise
             fd, addr = io_retry(self._fileno, READ, self._timeout, self._accept, ())
         sock = self.fd
-        real = _original_socket(_get_family(sock), _get_type(sock), _get_proto(sock), fd)
-        return type(self)._from_new_socket(real, socket.getdefaulttimeout()), addr
+        new = real.socket(_get_family(sock), _get_type(sock), _get_proto(sock), fd)
+        return type(self).from_new_socket(new, _getdefaulttimeout()), addr
 
     def connect(self, address: Any) -> None:
         """Connect to ``address``, suspending only this green thread while it is under way."""
@@ -456,7 +408,7 @@ class GreenSocket:
         try:
             return self._recv(bufsize, flags)
         except BlockingIOError:
-            if self.act_non_blocking:
+            if self.act_non_blocking or flags & _MSG_DONTWAIT:
                 raise
         return io_retry(self._fileno, READ, self._timeout,  # type: ignore[no-any-return]
                         self._recv, (bufsize, flags))
@@ -464,106 +416,94 @@ class GreenSocket:
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
         """Receive into ``buffer`` (up to ``nbytes``, 0: its size); return the count."""
         try:
-            return self._recv_into(buffer, nbytes, flags)
+            return self.recv_into_nowait(buffer, nbytes, flags)
         except BlockingIOError:
-            if self.act_non_blocking:
+            if self.act_non_blocking or flags & _MSG_DONTWAIT:
                 raise
         return io_retry(self._fileno, READ, self._timeout,  # type: ignore[no-any-return]
-                        self._recv_into, (buffer, nbytes, flags))
+                        self.recv_into_nowait, (buffer, nbytes, flags))
 
-    def _op(self, evtype: str, call: Callable[..., Any], *args: Any) -> Any:
+    def _op(self, evtype: str, flags: int, call: Callable[..., Any], *args: Any) -> Any:
         # Try, and wait only on EAGAIN. recv, recv_into, send and accept inline this (hot).
         try:
             return call(*args)
         except BlockingIOError:
-            if self.act_non_blocking:
+            if self.act_non_blocking or flags & _MSG_DONTWAIT:
                 raise
         return io_retry(self._fileno, evtype, self._timeout, call, args)
 
     def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
         """Receive up to ``bufsize`` bytes; return ``(data, address)``."""
-        return self._op(READ, self.fd.recvfrom, bufsize, flags)  # type: ignore[no-any-return]
+        return self._op(READ, flags, self.fd.recvfrom,  # type: ignore[no-any-return]
+                        bufsize, flags)
 
     def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
         """Receive into ``buffer``; return ``(count, address)``."""
-        return self._op(READ, self.fd.recvfrom_into,  # type: ignore[no-any-return]
+        return self._op(READ, flags, self.fd.recvfrom_into,  # type: ignore[no-any-return]
                         buffer, nbytes, flags)
 
     def recvmsg(self, bufsize: int, ancbufsize: int = 0, flags: int = 0) -> Any:
         """Receive data and ancillary data (``socket.socket.recvmsg``)."""
-        return self._op(READ, self.fd.recvmsg, bufsize, ancbufsize, flags)
+        return self._op(READ, flags, self.fd.recvmsg, bufsize, ancbufsize, flags)
 
     def recvmsg_into(self, buffers: Any, ancbufsize: int = 0, flags: int = 0) -> Any:
-        """Receive into ``buffers`` with ancillary data (``socket.socket.recvmsg_into``)."""
-        return self._op(READ, self.fd.recvmsg_into, buffers, ancbufsize, flags)
+        """Receive into ``buffers`` (any iterable) with ancillary data (``recvmsg_into``)."""
+        return self._op(READ, flags, self.fd.recvmsg_into,
+                        _buffer_list(buffers, "recvmsg_into"), ancbufsize, flags)
 
     # ------------------------------------------------------------------ sending
     def send(self, data: Any, flags: int = 0) -> int:
         """Send what the kernel takes at once (at least one byte); return the count."""
         try:
-            return self._send(data, flags)
+            return self.send_nowait(data, flags)
         except BlockingIOError:
-            if self.act_non_blocking:
+            if self.act_non_blocking or flags & _MSG_DONTWAIT:
                 raise
         return io_retry(self._fileno, WRITE, self._timeout,  # type: ignore[no-any-return]
-                        self._send, (data, flags))
+                        self.send_nowait, (data, flags))
 
     def sendall(self, data: Any, flags: int = 0) -> None:
         """Send all of ``data`` (any bytes-like object), without copying it (but see below).
 
-        The timeout bounds the whole call. In non-blocking mode, as in the stdlib, this raises
-        ``BlockingIOError`` when the kernel cannot take everything at once. On PyPy a buffer
-        whose items are not bytes (``array('d')``, ...) is copied once first, and at most 1 MiB
-        is offered per send(), because PyPy copies whatever it is offered.
+        The timeout bounds the whole call. In non-blocking mode (or with ``MSG_DONTWAIT``), as
+        in the stdlib, this raises ``BlockingIOError`` when the kernel cannot take everything
+        at once. On PyPy a buffer whose items are not bytes (``array('d')``, ...) is copied
+        once first, and at most 1 MiB is offered per send(), because PyPy copies whatever it
+        is offered.
         """
-        send = self._send
+        send = self.send_nowait
         try:
             sent = send(data, flags)
         except BlockingIOError:
-            if self.act_non_blocking:
+            if self.act_non_blocking or flags & _MSG_DONTWAIT:
                 raise
             sent = 0
         if type(data) is bytes and sent == len(data):
             return
-        with _byte_view(data) as view:
-            total = len(view)
-            if sent >= total:
+        with byte_view(data) as view:
+            if sent >= len(view):
                 return
-            if self.act_non_blocking:
+            if self.act_non_blocking or flags & _MSG_DONTWAIT:
                 with view[sent:] as rest:
                     self.fd.sendall(rest, flags)
                 return
-            self._send_from(view, sent, flags, _deadline(self._timeout))
+            send_all(self._fileno, send, view, sent, flags, deadline(self._timeout))
 
-    def _send_from(self, view: memoryview, sent: int, flags: int, deadline: Optional[float]
-                   ) -> None:
-        # Send view[sent:], waiting as needed, but not past ``deadline`` (None: no limit).
-        send = self._send
-        fileno = self._fileno
-        total = len(view)
-        while sent < total:
-            with view[sent:sent + _SEND_SLICE] as rest:
-                try:
-                    sent += send(rest, flags)
-                    continue
-                except BlockingIOError:
-                    pass
-                sent += io_retry(fileno, WRITE, _remaining(deadline), send, (rest, flags))
-
-    def sendto(self, data: Any, flags_or_addr: Any, addr: Any = None) -> int:
+    def sendto(self, data: Any, *args: Any) -> int:
         """Send a datagram: ``sendto(data, address)`` or ``sendto(data, flags, address)``."""
-        if addr is None:
-            return self._op(WRITE, self.fd.sendto, data, flags_or_addr)  # type: ignore[no-any-return]
-        return self._op(WRITE, self.fd.sendto,  # type: ignore[no-any-return]
-                        data, flags_or_addr, addr)
+        # The arguments go to the real call as given, so that wrong ones get its errors.
+        flags = args[0] if len(args) == 2 else 0
+        return self._op(WRITE, flags, self.fd.sendto, data, *args)  # type: ignore[no-any-return]
 
     def sendmsg(self, buffers: Any, ancdata: Any = (), flags: int = 0, address: Any = None
                 ) -> int:
-        """Send data and ancillary data (``socket.socket.sendmsg``)."""
+        """Send data and ancillary data (``socket.socket.sendmsg``); iterables are accepted."""
+        buffers = _buffer_list(buffers, "sendmsg")
+        ancdata = _buffer_list(ancdata, "sendmsg")
         if address is None:
-            return self._op(WRITE, self.fd.sendmsg,  # type: ignore[no-any-return]
+            return self._op(WRITE, flags, self.fd.sendmsg,  # type: ignore[no-any-return]
                             buffers, ancdata, flags)
-        return self._op(WRITE, self.fd.sendmsg,  # type: ignore[no-any-return]
+        return self._op(WRITE, flags, self.fd.sendmsg,  # type: ignore[no-any-return]
                         buffers, ancdata, flags, address)
 
     def sendfile(self, file: Any, offset: int = 0, count: Optional[int] = None) -> int:
@@ -571,74 +511,95 @@ class GreenSocket:
 
         Uses ``os.sendfile`` (no copy through Python) for regular files, else reads and sends
         blocks. As in the stdlib, the file position is left after the last byte sent, and
-        non-blocking sockets are refused. The timeout bounds the whole call.
+        non-blocking sockets are refused (``ValueError``). The timeout bounds the whole call.
         """
+        try:
+            return self._sendfile_use_sendfile(file, offset, count)
+        except _GiveupOnSendfile:
+            return self._sendfile_use_send(file, offset, count)
+
+    def _check_sendfile_params(self, file: Any, offset: int, count: Optional[int]) -> None:
+        # socket.socket's checks, in its order and with its messages.
         if "b" not in getattr(file, "mode", "b"):
             raise ValueError("file should be opened in binary mode")
-        if self.fd.type != socket.SOCK_STREAM:
+        if not _get_type(self.fd) & socket.SOCK_STREAM:
             raise ValueError("only SOCK_STREAM type sockets are supported")
         if count is not None:
             if not isinstance(count, int):
                 raise TypeError(f"count must be a positive integer (got {count!r})")
             if count <= 0:
                 raise ValueError(f"count must be a positive integer (got {count!r})")
-        if self.act_non_blocking:
-            raise ValueError("non-blocking sockets are not supported")
-        deadline = _deadline(self._timeout)
+
+    def _sendfile_use_sendfile(self, file: Any, offset: int = 0, count: Optional[int] = None
+                               ) -> int:
+        # socket.socket's first step of sendfile(), under its name (code and CPython's tests
+        # call it): os.sendfile only, or _GiveupOnSendfile when the file cannot go that way.
+        self._check_sendfile_params(file, offset, count)
+        sendfile = _os_sendfile
+        if sendfile is None:
+            raise _GiveupOnSendfile("os.sendfile() not available on this platform")
         try:
             file_fd = file.fileno()
-            regular = stat.S_ISREG(os.fstat(file_fd).st_mode)
-        except (AttributeError, io.UnsupportedOperation, OSError):
-            regular = False
-        if regular and hasattr(os, "sendfile"):
-            sent = self._sendfile_zero_copy(file_fd, offset, count, deadline)
-            if sent is not None:
-                if sent:
-                    file.seek(offset + sent)
-                return sent
-        return self._sendfile_by_send(file, offset, count, deadline)
-
-    def _sendfile_zero_copy(self, file_fd: int, offset: int, count: Optional[int],
-                            deadline: Optional[float]) -> Optional[int]:
-        # None means os.sendfile cannot handle this pair: fall back to read+send.
+        except (AttributeError, io.UnsupportedOperation) as err:
+            raise _GiveupOnSendfile(err) from None
+        try:
+            mode = os.fstat(file_fd).st_mode
+        except OSError as err:
+            raise _GiveupOnSendfile(err) from None
+        if not stat.S_ISREG(mode):
+            raise _GiveupOnSendfile("not a regular file")
+        if self.act_non_blocking:
+            raise ValueError("non-blocking sockets are not supported")
+        until = deadline(self._timeout)
         sock_fd = self._fileno
         total = 0
-        sendfile = os.sendfile
-        while count is None or total < count:
-            # 1 GiB per call at most, as the stdlib does (some kernels reject larger counts).
-            block = 1 << 30 if count is None else min(count - total, 1 << 30)
-            try:
-                sent = sendfile(sock_fd, file_fd, offset + total, block)
-            except BlockingIOError:
-                sent = io_retry(sock_fd, WRITE, _remaining(deadline), sendfile,
-                                (sock_fd, file_fd, offset + total, block))
-            except OSError as exc:
-                if total == 0 and exc.errno in (errno.EINVAL, errno.ENOSYS, errno.ENOTSOCK,
-                                                errno.EOPNOTSUPP):
-                    return None
-                raise
-            if sent == 0:
-                break
-            total += sent
-        return total
+        try:
+            while count is None or total < count:
+                block = _SENDFILE_BLOCK if count is None else min(count - total, _SENDFILE_BLOCK)
+                args = (sock_fd, file_fd, offset + total, block)
+                try:
+                    sent = sendfile(*args)
+                except BlockingIOError:
+                    sent = io_retry(sock_fd, WRITE, remaining(until), sendfile, args)
+                except OSError as exc:
+                    if total == 0 and exc.errno in (errno.EINVAL, errno.ENOSYS,
+                                                    errno.ENOTSOCK, errno.EOPNOTSUPP):
+                        raise _GiveupOnSendfile(exc) from None
+                    raise
+                if sent == 0:
+                    break
+                total += sent
+            return total
+        finally:
+            if total > 0 and hasattr(file, "seek"):
+                file.seek(offset + total)
 
-    def _sendfile_by_send(self, file: Any, offset: int, count: Optional[int],
-                          deadline: Optional[float]) -> int:
+    def _sendfile_use_send(self, file: Any, offset: int = 0, count: Optional[int] = None
+                           ) -> int:
+        # socket.socket's fallback step of sendfile(), under its name: read and send blocks.
+        self._check_sendfile_params(file, offset, count)
+        if self.act_non_blocking:
+            raise ValueError("non-blocking sockets are not supported")
+        # The deadline is passed down, not set as the socket's timeout: another green thread
+        # using the socket meanwhile would see that.
+        until = deadline(self._timeout)
         if offset:
             file.seek(offset)
         total = 0
-        while count is None or total < count:
-            size = 65536 if count is None else min(count - total, 65536)
-            data = file.read(size)
-            if not data:
-                break
-            _remaining(deadline)  # time is up: socket.timeout before the next block
-            # The deadline is passed down, not set as the socket's timeout: another green
-            # thread using the socket meanwhile would see that.
-            with _byte_view(data) as view:
-                self._send_from(view, 0, 0, deadline)
-            total += len(data)
-        return total
+        try:
+            while count is None or total < count:
+                data = file.read(65536 if count is None else min(count - total, 65536))
+                if not data:
+                    break
+                remaining(until)  # time is up: socket.timeout before the next block
+                with byte_view(data) as view:
+                    size = len(view)
+                    send_all(self._fileno, self.send_nowait, view, 0, 0, until)
+                total += size
+            return total
+        finally:
+            if total > 0 and hasattr(file, "seek"):
+                file.seek(offset + total)
 
     # ------------------------------------------------------------------ files
     def makefile(self, mode: str = "r", buffering: Optional[int] = None, *,
@@ -654,7 +615,7 @@ class GreenSocket:
         writing = "w" in mode
         reading = "r" in mode or not writing
         rawmode = ("r" if reading else "") + ("w" if writing else "")
-        raw: Any = socket.SocketIO(self, rawmode)  # type: ignore[arg-type]
+        raw: Any = _SocketIO(self, rawmode)  # type: ignore[arg-type]
         self._io_refs += 1
         if buffering is None or buffering < 0:
             buffering = io.DEFAULT_BUFFER_SIZE
@@ -672,7 +633,7 @@ class GreenSocket:
             buffer = io.BufferedWriter(raw, buffering)
         if binary:
             return buffer
-        return _text_file(buffer, mode, encoding, errors, newline)
+        return text_file(buffer, mode, encoding, errors, newline)
 
     def _decref_socketios(self) -> None:
         # Called by SocketIO.close(): the last file object closed releases a closed socket.
@@ -695,7 +656,7 @@ class GreenSocket:
         sock = self.fd
         fileno = sock.fileno()
         if fileno >= 0:
-            _notify_close(fileno)
+            notify_close(fileno)
             sock.close()
 
     def detach(self) -> int:
@@ -703,12 +664,12 @@ class GreenSocket:
         self._closed = True
         fileno = self.fd.fileno()
         if fileno >= 0:
-            _notify_close(fileno)
+            notify_close(fileno)
         return self.fd.detach()
 
     def dup(self) -> GreenSocket:
         """A new GreenSocket on a duplicate descriptor, with the same timeout."""
-        return type(self)._from_new_socket(self.fd.dup(), self._timeout)
+        return type(self).from_new_socket(self.fd.dup(), self._timeout)
 
     def shutdown(self, how: int) -> None:
         """Shut down one or both directions; blocked readers see EOF, as with real sockets."""
