@@ -32,12 +32,14 @@ SCRIPTS = {
     "io": "bench_io.py",
     "wsgi": "bench_wsgi.py",
     "ws": "bench_ws.py",
+    "blocking": "bench_blocking.py",
 }
 TITLES = {
     "core": "Core primitives",
     "io": "Green socket I/O",
     "wsgi": "WSGI servers",
     "ws": "WebSocket servers",
+    "blocking": "Blocking calls under patching (tpool, subprocess, DNS)",
 }
 
 OUTLINE = """# Benchmarks

@@ -23,7 +23,9 @@ def test_module_mirrors_the_stdlib() -> None:
     assert os.getpid is stdos.getpid
     assert os.O_RDONLY == stdos.O_RDONLY
     assert os.read is not stdos.read
-    assert {"read", "write", "open", "close", "fdopen", "getpid"} <= set(os.__all__)
+    assert {"read", "write", "open", "close", "fdopen", "getpid", "waitpid", "wait"} <= set(
+        os.__all__)
+    assert os.waitpid is not stdos.waitpid and os.fork is stdos.fork
 
 
 @pytest.mark.usefixtures("hub_backend")
@@ -118,3 +120,233 @@ def test_fdopen_returns_a_green_pipe() -> None:
         stdos.close(w)
     with pytest.raises(TypeError):
         os.fdopen("0")  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- child waits
+WAIT = 10.0
+
+
+def _spawn_sleep(seconds: float) -> int:
+    argv = ["sh", "-c", f"sleep {seconds}; exit 7"]
+    if hasattr(stdos, "posix_spawn"):  # no fork(), which warns once pool threads exist (3.12+)
+        return stdos.posix_spawn("/bin/sh", argv, stdos.environ)
+    return stdos.spawnv(stdos.P_NOWAIT, "/bin/sh", argv)
+
+
+def _run_script(code: str, timeout: float = 60) -> str:
+    import subprocess
+    import sys
+    import textwrap
+
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_wait_functions_are_declared_for_patching() -> None:
+    ((group, module, names),) = os.__patches__
+    assert (group, module) == ("os", "os")
+    assert {"read", "write", "waitpid", "wait", "open", "close", "fdopen"} == set(names)
+    assert {"waitpid", "wait"} <= set(os.__all__)
+
+
+@pytest.mark.usefixtures("hub_backend")
+def test_waitpid_suspends_only_the_caller() -> None:
+    pid = _spawn_sleep(0.2)
+    ticks: list[int] = []
+    ticker = spawn(lambda: [ticks.append(i) or sleep(0.005) for i in range(10)])
+    started = time.monotonic()
+    got_pid, status = os.waitpid(pid, 0)
+    assert got_pid == pid and stdos.WEXITSTATUS(status) == 7
+    assert 0.15 < time.monotonic() - started < WAIT
+    ticker.wait()
+    assert ticks == list(range(10))  # ran while waitpid waited
+
+
+def test_waitpid_wnohang_passes_through() -> None:
+    pid = _spawn_sleep(10)
+    try:
+        assert os.waitpid(pid, stdos.WNOHANG) == (0, 0)
+    finally:
+        stdos.kill(pid, 9)
+        assert os.waitpid(pid, 0)[0] == pid
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, stdos.WNOHANG)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def test_waitpid_in_a_thread_without_a_hub_makes_no_hub() -> None:
+    import threading
+
+    from greenlane.hubs import _context
+
+    pid = _spawn_sleep(0.05)
+    out: list[object] = []
+
+    def plain_thread() -> None:
+        out.append(os.waitpid(pid, 0)[0])
+        out.append(_context.current.hub)
+
+    t = threading.Thread(target=plain_thread)
+    t.start()
+    t.join(WAIT)
+    assert out == [pid, None]
+
+
+def test_waitpid_in_several_green_threads_at_once() -> None:
+    pids = [_spawn_sleep(0.1 * (i % 3)) for i in range(12)]
+    started = time.monotonic()
+    threads = [spawn(os.waitpid, pid, 0) for pid in pids]
+    assert [gt.wait()[0] for gt in threads] == pids
+    assert time.monotonic() - started < 1.2 / 2  # serially: 1.2 s
+
+
+SCRIPT_SIGCHLD = """
+import os, signal, threading, time
+import greenlane
+from greenlane.green import os as gos
+
+gos._children.pidfd_open = None   # as on a kernel without pidfds: SIGCHLD wakes the waits
+chained = []
+signal.signal(signal.SIGCHLD, lambda signum, frame: chained.append(signum))
+
+def spawn_sleep(seconds):
+    return os.spawnv(os.P_NOWAIT, "/bin/sh", ["sh", "-c", "sleep %s; exit 3" % seconds])
+
+# One child, waited for by pid, while another green thread keeps running.
+pid = spawn_sleep(0.2)
+ticker = greenlane.spawn(lambda: [greenlane.sleep(0.005) for _ in range(10)])
+started = time.monotonic()
+got, status = gos.waitpid(pid, 0)
+assert got == pid and os.WEXITSTATUS(status) == 3, (got, status)
+assert ticker.dead, "the hub was blocked"
+assert 0.15 < time.monotonic() - started < 0.9, time.monotonic() - started
+assert signal.getsignal(signal.SIGCHLD) == gos._children._on_sigchld
+assert chained, "the handler that was there before was not called"
+
+# wait(): any child, three at once in three green threads.
+pids = {spawn_sleep(0.1), spawn_sleep(0.2), spawn_sleep(0.3)}
+threads = [greenlane.spawn(gos.wait) for _ in range(3)]
+assert {t.wait()[0] for t in threads} == pids
+
+# A thread with its own hub, woken through call_threadsafe by the main thread's handler.
+out = []
+def other_thread():
+    pid = spawn_sleep(0.2)
+    started = time.monotonic()
+    got = greenlane.spawn(gos.waitpid, pid, 0).wait()[0]   # a green thread on this thread's hub
+    out.append((got == pid, time.monotonic() - started))
+t = threading.Thread(target=other_thread)
+t.start()
+while t.is_alive():
+    greenlane.sleep(0.01)   # the main thread runs its hub, where the handler runs
+ok, took = out[0]
+assert ok and took < 0.9, out
+print("ok")
+"""
+
+
+def test_sigchld_path_without_pidfds() -> None:
+    assert _run_script(SCRIPT_SIGCHLD).strip() == "ok"
+
+
+SCRIPT_FALLBACKS = """
+import os, signal, threading, time
+import greenlane
+from greenlane.green import os as gos
+
+def spawn_sleep(seconds):
+    return os.spawnv(os.P_NOWAIT, "/bin/sh", ["sh", "-c", "sleep %s; exit 3" % seconds])
+
+# First wait for "any child" in a thread other than the main one: no handler can be installed
+# there, so it re-checks with growing intervals, and still returns.
+out = []
+def other_thread():
+    pid = spawn_sleep(0.1)
+    out.append(greenlane.spawn(gos.wait).wait()[0] == pid)   # on this thread's own hub
+t = threading.Thread(target=other_thread)
+t.start()
+t.join(10)
+assert out == [True], out
+assert signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL  # left alone
+
+# SIGCHLD ignored: the kernel reaps children itself, and waitpid says so, as the stdlib's does.
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+pid = spawn_sleep(0.1)
+try:
+    greenlane.spawn(gos.waitpid, -1, 0).wait()
+except ChildProcessError:
+    pass
+else:
+    raise AssertionError("expected ChildProcessError")
+assert signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN
+print("ok")
+"""
+
+
+def test_fallbacks_when_no_sigchld_handler_can_be_installed() -> None:
+    assert _run_script(SCRIPT_FALLBACKS).strip() == "ok"
+
+
+SCRIPT_PATCHED = """
+import os, time
+import greenlane
+greenlane.monkey_patch(os=True)
+from greenlane.green import os as gos
+assert os.waitpid is gos.waitpid and os.read is gos.read
+r, w = os.pipe()
+reader = greenlane.spawn(os.read, r, 10)
+pid = os.spawnv(os.P_NOWAIT, "/bin/sleep", ["sleep", "0.2"])
+waiter = greenlane.spawn(os.waitpid, pid, 0)
+greenlane.sleep(0.05)
+os.write(w, b"while waiting")
+assert reader.wait() == b"while wait"
+assert waiter.wait()[0] == pid
+print("ok")
+"""
+
+
+def test_monkey_patched_os() -> None:
+    assert _run_script(SCRIPT_PATCHED).strip() == "ok"
+
+
+# ----------------------------------------------------------------------------- FIFOs
+def _open_fds() -> int:
+    get_hub()  # the hub's own descriptors are not the test's concern
+    return len(stdos.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not stdos.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+def test_opening_a_fifo_waits_for_the_other_end_cooperatively(tmp_path: object) -> None:
+    path = stdos.path.join(str(tmp_path), "fifo")
+    stdos.mkfifo(path)
+    reader = spawn(os.open, path, stdos.O_RDONLY)
+    assert _blocked(reader)  # waiting for a writer, without blocking the hub
+    w = os.open(path, stdos.O_WRONLY)
+    r = reader.wait()
+    try:
+        os.write(w, b"through the fifo")
+        assert os.read(r, 100) == b"through the fifo"
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+@pytest.mark.skipif(not stdos.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+def test_a_fifo_open_given_up_does_not_leak_its_descriptor(tmp_path: object) -> None:
+    from greenlane.timeout import Timeout
+
+    path = stdos.path.join(str(tmp_path), "fifo")
+    stdos.mkfifo(path)
+    before = _open_fds()
+    with pytest.raises(Timeout), Timeout(0.05):
+        os.open(path, stdos.O_RDONLY)
+    # The pool thread is still in open(); give it its writer, then it closes what it got.
+    w = stdos.open(path, stdos.O_WRONLY | stdos.O_NONBLOCK)
+    stdos.close(w)
+    deadline = time.monotonic() + WAIT
+    while _open_fds() > before and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert _open_fds() == before
