@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test test-with test-pypy lint typecheck bench clean venv
+.PHONY: run test test-with test-pypy compat stdlib-tests bench clean venv
 
 venv: $(STAMP)
 
@@ -38,6 +38,11 @@ test-with:
 PYPY ?= pypy3
 test-pypy:
 	$(MAKE) test-with PY_UNDER_TEST=$(PYPY)
+
+# eventlet 0.41.3's own tests, run with `eventlet` aliased to greenlane (compat/eventlet/).
+compat: $(STAMP)
+	$(PY) -m pip install -q -e '.[compat]'
+	$(PY) -m compat.eventlet
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'

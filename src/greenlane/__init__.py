@@ -106,7 +106,16 @@ def __getattr__(name: str) -> Any:
     try:
         module = _EXPORTS[name]
     except KeyError:
-        raise AttributeError(f"module 'greenlane' has no attribute {name!r}") from None
+        # As in eventlet, submodules are attributes of the package (``greenlane.event``,
+        # ``greenlane.hubs``) without an import of their own; imported on first use.
+        if name.startswith("_"):
+            raise AttributeError(f"module 'greenlane' has no attribute {name!r}") from None
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise  # the submodule exists; something it imports is missing
+            raise AttributeError(f"module 'greenlane' has no attribute {name!r}") from None
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # later look-ups skip this function
     return value

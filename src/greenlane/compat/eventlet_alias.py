@@ -1,0 +1,18 @@
+"""Importing this module installs the ``eventlet`` alias (``greenlane.compat.install()``).
+
+Put ``import greenlane.compat.eventlet_alias`` first in a program, before anything imports
+eventlet; from then on ``import eventlet`` is ``import greenlane``. Importing it a second time
+does nothing (Python caches modules): after ``greenlane.compat.uninstall()``, call
+``greenlane.compat.install()`` to put the alias back. The ``.pth`` written by
+``python -m greenlane.compat install-pth`` imports this module when ``GREENLANE_EVENTLET_ALIAS``
+is set. If the real eventlet is already imported, an ``EventletAliasWarning`` is issued and the
+alias is not installed (see ``greenlane.compat``).
+"""
+
+from __future__ import annotations
+
+from greenlane.compat._alias import install
+
+__all__: list[str] = []
+
+install()
