@@ -1108,3 +1108,31 @@ def test_public_halves_of_a_call_nowait_then_wait_and_retry(pair: Pair) -> None:
     with pytest.raises(socket.timeout):
         server.wait_and_retry(READ, server.recv_into_nowait, (buffer,), timeout=0.02)
     assert get_hub().get_timers_count() == 0
+
+
+def test_rewrapping_a_green_socket_shares_it_and_keeps_its_timeout() -> None:
+    # eventlet's own tests do GreenSocket(green_socket.socket()): dropping the inner wrapper
+    # must not close the descriptor under the outer one, and its timeout carries over.
+    from greenlane.green import socket as green_socket
+
+    listener = GreenSocket(green_socket.socket())
+    try:
+        gc.collect()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        inner = green_socket.socket()
+        inner.settimeout(0.05)
+        outer = GreenSocket(inner)
+        assert outer.gettimeout() == 0.05
+        del inner
+        gc.collect()
+        outer.connect(listener.getsockname())  # the descriptor is still open
+        conn, _ = listener.accept()
+        try:
+            with pytest.raises(socket.timeout):
+                outer.recv(1)  # the 0.05 s timeout applies: no hang
+        finally:
+            conn.close()
+            outer.close()
+    finally:
+        listener.close()

@@ -211,8 +211,16 @@ class GreenSocket(SocketTimeouts):
             # The descriptor changes owner: whatever the hub knew of its number is stale.
             notify_opened(sock.fileno())
             timeout = 0.0 if type != -1 and type & _SOCK_NONBLOCK else _getdefaulttimeout()
+        elif isinstance(family, GreenSocket):
+            # Re-wrapping a green socket (eventlet code does GreenSocket(green.socket.socket())):
+            # share its real socket and timeout, and take over closing it when collected, so
+            # that dropping the first wrapper does not close the descriptor under this one.
+            self._setup(family.fd, family.gettimeout(), True)
+            self._wrapped = family._wrapped
+            family._wrapped = True
+            return
         else:
-            sock = family.fd if isinstance(family, GreenSocket) else family
+            sock = family
             if not isinstance(sock, _CSocket):
                 raise TypeError(f"GreenSocket() wraps a socket object, not {sock!r}")
             if hasattr(sock, "_sslobj"):
