@@ -33,6 +33,7 @@ SCRIPTS = {
     "wsgi": "bench_wsgi.py",
     "ws": "bench_ws.py",
     "blocking": "bench_blocking.py",
+    "gunicorn": "bench_gunicorn.py",
 }
 TITLES = {
     "core": "Core primitives",
@@ -40,6 +41,7 @@ TITLES = {
     "wsgi": "WSGI servers",
     "ws": "WebSocket servers",
     "blocking": "Blocking calls under patching (tpool, subprocess, DNS)",
+    "gunicorn": "Gunicorn, one worker",
 }
 
 OUTLINE = """# Benchmarks

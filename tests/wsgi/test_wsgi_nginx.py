@@ -70,14 +70,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_nginx(prefix: Path, upstream: int) -> tuple[subprocess.Popen[bytes], int]:
+def run_nginx(prefix: Path, conf: str, port: int) -> subprocess.Popen[bytes]:
+    """Start nginx with the configuration text ``conf`` (written to ``prefix``/nginx.conf) and
+    wait until it accepts connections on 127.0.0.1:``port``. Also used by tests/nginx."""
     binary = "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else shutil.which("nginx")
     if binary is None:
         nginx_unavailable("nginx is not installed (/usr/sbin/nginx)")
-    port = free_port()
-    conf = prefix / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(prefix=prefix, upstream=upstream, port=port))
-    proc = subprocess.Popen([str(binary), "-p", str(prefix), "-c", str(conf)],
+    path = prefix / "nginx.conf"
+    path.write_text(conf)
+    proc = subprocess.Popen([str(binary), "-p", str(prefix), "-c", str(path)],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     deadline = time.monotonic() + TIMEOUT
@@ -90,13 +91,31 @@ def start_nginx(prefix: Path, upstream: int) -> tuple[subprocess.Popen[bytes], i
             nginx_unavailable(f"nginx could not start: {err.strip()[-500:]}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, port
+            return proc
         except OSError:
             if time.monotonic() > deadline:
                 proc.kill()
                 proc.wait(TIMEOUT)
                 nginx_unavailable("nginx did not start listening")
             time.sleep(0.02)  # polling a port another process opens: no event to wait for
+
+
+def stop_nginx(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (nginx's fast shutdown), then SIGKILL if it does not end."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(TIMEOUT)
+    if proc.stderr is not None:
+        proc.stderr.close()
+
+
+def start_nginx(prefix: Path, upstream: int) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    conf = NGINX_CONF.format(prefix=prefix, upstream=upstream, port=port)
+    return run_nginx(prefix, conf, port), port
 
 
 @pytest.fixture
@@ -122,14 +141,7 @@ def nginx(serve: Any, tmp_path: Path) -> Iterator[tuple[int, list[str]]]:
     try:
         yield port, seen
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(TIMEOUT)
-        if proc.stderr is not None:
-            proc.stderr.close()
+        stop_nginx(proc)
 
 
 def test_keep_alive_and_chunked_through_nginx(nginx: tuple[int, list[str]]) -> None:
