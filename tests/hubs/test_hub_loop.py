@@ -290,3 +290,29 @@ def test_real_ctrl_c_while_hub_polls(hub_backend: str) -> None:
     assert time.monotonic() - start < 2
     assert get_hub().get_timers_count() == 0
     sleep(0.001)
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")
+def test_exception_from_a_signal_handler_reaches_the_main_greenlet_and_the_hub_survives() -> None:
+    # An alarm handler raising (the stdlib idiom for a timeout) while the hub waits in its
+    # poller interrupts the main greenlet's blocking call, as it would without green threads.
+    class Alarm(Exception):
+        pass
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise Alarm
+
+    hub = get_hub()
+    loop = hub.greenlet
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        started = time.monotonic()
+        with pytest.raises(Alarm):
+            sleep(5)
+        assert time.monotonic() - started < 4
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert hub.greenlet is loop and not loop.dead
+    sleep(0.01)  # the same loop goes on serving

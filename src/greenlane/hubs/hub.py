@@ -28,7 +28,6 @@ import errno
 import heapq
 import itertools
 import sys
-import traceback
 from collections import deque
 from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence
 
@@ -111,6 +110,13 @@ class FdListener:
 
     def __repr__(self) -> str:
         return f"<FdListener {self.evtype} fd={self.fileno} greenlet={self.greenlet!r}>"
+
+
+def _nothing() -> None:
+    pass
+
+
+_NOTHING: tuple[Callable[..., Any], Sequence[Any]] = (_nothing, ())
 
 
 def _culprit(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
@@ -605,6 +611,9 @@ class BaseHub:
                     timeout = max(0.0, heap[0][0] - clock())
                 else:
                     timeout = self.default_sleep()
+                # The last callback's arguments would stay referenced by this frame while
+                # the hub blocks (a finished green thread's arguments, a closed socket).
+                fn, args = _NOTHING
                 self.wait(timeout)
         finally:
             self.running = False
@@ -625,7 +634,13 @@ class BaseHub:
             events = self._poll(seconds)
         except InterruptedError:
             return
-        except (SystemExit, KeyboardInterrupt):
+        except GreenletExit:
+            raise  # the hub itself is being killed (see fire_timers)
+        except BaseException:  # noqa: BLE001 - delivered, not swallowed
+            # Only a signal handler can raise here (Ctrl-C, an alarm handler raising a timeout):
+            # it ran in the hub because the thread was waiting in the poller. Without green
+            # threads it would have interrupted whatever blocking call the program was in, so
+            # it goes to the thread's main greenlet; the hub itself must not die of it.
             self._raise_in_main()
             return
         if not events:
@@ -716,6 +731,8 @@ class BaseHub:
 
     @staticmethod
     def _print_exception(where: str, culprit: Any) -> None:
+        import traceback  # only when something failed: it costs import time otherwise
+
         sys.stderr.write(f"greenlane: unhandled exception in {where} {culprit!r}:\n")
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()
