@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test test-with test-pypy compat stdlib-tests bench clean venv
+.PHONY: run test test-with test-pypy compat stdlib-tests stdlib-tests-with bench clean venv
 
 venv: $(STAMP)
 
@@ -38,6 +38,19 @@ test-with:
 PYPY ?= pypy3
 test-pypy:
 	$(MAKE) test-with PY_UNDER_TEST=$(PYPY)
+
+# CPython's own test modules under monkey_patch() (compat/stdlib/): every module must run to
+# completion, and every test not in compat/stdlib/skips.py must pass. STDLIB_ARGS=--compare
+# also runs them unpatched and reports both (what docs/compatibility.md shows).
+STDLIB_ARGS ?=
+stdlib-tests: $(STAMP)
+	$(PY) -m compat.stdlib $(STDLIB_ARGS)
+
+stdlib-tests-with:
+	@test -n "$(PY_UNDER_TEST)" || { echo "usage: make stdlib-tests-with PY_UNDER_TEST=/path/to/python" >&2; exit 2; }
+	venv=.venv-$$($(PY_UNDER_TEST) -c 'import platform, sys; print(platform.python_implementation().lower() + "%d%d" % sys.version_info[:2])'); \
+	test -x $$venv/bin/python || { $(PY_UNDER_TEST) -m venv $$venv && $$venv/bin/python -m pip install -q -e '.[test]'; }; \
+	$$venv/bin/python -m compat.stdlib $(STDLIB_ARGS)
 
 # eventlet 0.41.3's own tests, run with `eventlet` aliased to greenlane (compat/eventlet/).
 compat: $(STAMP)
