@@ -285,6 +285,27 @@ def test_channel_empty_and_full() -> None:
         q.get_nowait()
 
 
+@pytest.mark.parametrize("maxsize", [None, 0, 2])
+def test_an_item_handed_to_a_woken_getter_is_no_longer_counted(maxsize: Optional[int]) -> None:
+    # Between a put that wakes a waiting getter and that getter running, the item is in the
+    # queue but claimed: empty() and qsize() agree with get_nowait(), which cannot take it.
+    q: Queue[int] = Queue(maxsize)
+    log: list[Any] = []
+    g = spawn(getter(q, log, "g"))
+    sleep(0)
+    assert q.getting() == 1
+    q.put_nowait(7)
+    assert q.getting() == 1 and log == []
+    assert q.empty() and q.qsize() == 0
+    with pytest.raises(Empty):
+        q.get_nowait()
+    assert g.wait() == 7 and log == [("g", 7)]
+    assert q.empty() and q.qsize() == 0 and q.unfinished_tasks == 1
+    if maxsize != 0:
+        q.put_nowait(8)  # nobody waits: an ordinary queued item, counted again
+        assert not q.empty() and q.qsize() == 1
+
+
 def test_channel_put_blocks_until_get() -> None:
     q: Queue[str] = Queue(0)
     log: list[Any] = []
@@ -413,13 +434,17 @@ def test_timeout_beats_hand_off_item_goes_to_next(make_a: Callable[..., Callable
     assert log == [("a", outcome), ("b", "item")]
 
 
-def test_hand_off_beats_due_get_timeout() -> None:
+def test_due_get_timeout_beats_a_put_in_the_same_turn_and_the_item_stays() -> None:
+    # The put's wake-up is queued during a hub turn; due timers fire first, so the getter
+    # times out, passes its claim on, and the item stays queued for the next get.
     q: LightQueue[str] = LightQueue()
     a = spawn(q.get, timeout=0.01)
     sleep(0)
     expire(0.01)
     q.put("item")
-    assert a.wait() == "item"
+    with pytest.raises(Empty):
+        a.wait()
+    assert q.get_nowait() == "item" and q.getting() == 0
 
 
 def test_kill_blocked_putter_drops_its_item() -> None:

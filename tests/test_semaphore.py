@@ -303,15 +303,17 @@ def test_timeout_exception_beats_hand_off_unit_goes_to_next() -> None:
     assert sem.counter == 0 and not sem._waiters
 
 
-def test_hand_off_beats_due_timeout() -> None:
-    # Same race, but the hand-off is queued before the hub fires timers: `a` gets the unit.
+def test_due_timeout_beats_a_hand_off_queued_in_the_same_turn() -> None:
+    # The hand-off is queued while the hub runs a turn; the hub fires due timers before it
+    # runs work queued during the turn, so `a` times out and refuses the unit, which is free
+    # again since nobody else waits.
     sem = Semaphore(0)
     a = spawn(sem.acquire, timeout=0.01)
     sleep(0)
     expire(0.01)
     sem.release()
-    assert a.wait() is True
-    assert sem.counter == 0 and not sem._waiters
+    assert a.wait() is False
+    assert sem.counter == 1 and not sem._waiters and sem._waiters.handing == 0
 
 
 def test_acquire_timeout_beats_hand_off_unit_goes_to_next() -> None:

@@ -62,6 +62,10 @@ def sleep(seconds: float = 0) -> None:
         except BaseException:
             hub.cancel_ready(entry)
             raise
+        if not hub.running:
+            # Resumed by the loop ending (hub.abort()) rather than by our entry, which would
+            # otherwise resume us later, wherever we block next.
+            hub.cancel_ready(entry)
         return
     timer = hub.schedule_call_global(seconds, current.switch)
     try:

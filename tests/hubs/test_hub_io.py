@@ -606,3 +606,34 @@ def test_park_on_fd_gets_ioclosed_and_timeout(pair: tuple[socket.socket, socket.
     with pytest.raises(Timeout), Timeout(0.01):
         _park_then_recv(hub, pair[1])
     assert hub.get_readers() == []
+
+
+def test_multiple_readers_take_turns(pair: tuple[socket.socket, socket.socket]) -> None:
+    # One reader is woken per readiness event, and a reader that read re-queues behind the
+    # others, so green threads sharing a socket alternate (eventlet's behaviour) rather than
+    # the first one taking everything.
+    from greenlane.green import socket as green_socket
+
+    debug.hub_prevent_multiple_readers(False)
+    a, b = pair
+    ga = green_socket.socket(fileno=os.dup(a.fileno()))
+    got: dict[str, list[bytes]] = {"r1": [], "r2": []}
+
+    def reader(name: str) -> None:
+        while True:
+            data = ga.recv(1)
+            if not data or data == b"!":
+                return
+            got[name].append(data)
+
+    r1, r2 = spawn(reader, "r1"), spawn(reader, "r2")
+    sleep(0)
+    for byte in b"abcdef":
+        b.send(bytes([byte]))
+        sleep(0.005)
+    b.send(b"!!")
+    r1.wait()
+    r2.wait()
+    ga.close()
+    assert sorted(got["r1"] + got["r2"]) == [bytes([c]) for c in b"abcdef"]
+    assert got["r1"] and got["r2"], got

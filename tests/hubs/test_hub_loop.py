@@ -316,3 +316,26 @@ def test_exception_from_a_signal_handler_reaches_the_main_greenlet_and_the_hub_s
         signal.signal(signal.SIGALRM, previous)
     assert hub.greenlet is loop and not loop.dead
     sleep(0.01)  # the same loop goes on serving
+
+
+def test_one_sleep0_lets_pending_io_in() -> None:
+    # Work queued during a hub turn waits for the next turn, after the poll (trio's batch
+    # rule): a green thread that yields once lets every green thread whose socket has data run,
+    # as eventlet's sleep(0) does.
+    import socket
+
+    from greenlane.green import socket as green_socket
+
+    a, b = green_socket.socketpair()
+    try:
+        got: list[bytes] = []
+        gt = spawn(lambda: got.append(a.recv(10)))
+        sleep(0)  # gt parks in recv
+        b.sendall(b"x")
+        sleep(0)
+        assert got == [b"x"]
+        gt.wait()
+        assert isinstance(a.fd, socket.socket)
+    finally:
+        a.close()
+        b.close()

@@ -47,7 +47,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, TypeVar
 from greenlet import getcurrent
 
 from greenlane import _originals as real
-from greenlane.hubs import READ, WRITE, get_hub, notify_close
+from greenlane.greenthread import sleep
+from greenlane.hubs import READ, WRITE, IOClosed, get_hub, notify_close
 
 if not TYPE_CHECKING:
     # The stdlib's constants and errors; hidden from mypy, for which select, poll and epoll
@@ -133,6 +134,15 @@ def _epoll_timeout(timeout: Any) -> Optional[float]:
     return None if seconds < 0 else seconds
 
 
+def _yield() -> None:
+    # Every call lets the other green threads run once before looking, even when descriptors
+    # are ready already, as a blocking call would give them the CPU (and as eventlet's select,
+    # which always went through the hub, did): a loop that finds its descriptors ready every
+    # time - a consumer draining a busy socket - must not starve the rest (Celery's consumer
+    # loop read every message before any task ran). From the hub's own greenlet it is a no-op.
+    sleep(0)
+
+
 def _remaining(deadline: Optional[float]) -> Optional[float]:
     if deadline is None:
         return None
@@ -174,11 +184,13 @@ class _Readiness:
     Used as a context manager: closing forgets the instance in the hub, then closes it.
     """
 
-    __slots__ = ("_epoll", "_interest")
+    __slots__ = ("_epoll", "_interest", "_waiting", "_watches")
 
     def __init__(self, interest: dict[int, int]) -> None:
         assert real.epoll is not None
         self._interest: dict[int, int] = {}
+        self._waiting: Any = None
+        self._watches: list[Any] = []
         # None when there is nothing to watch: the wait is then a sleep.
         self._epoll: Any = None
         if not interest:
@@ -199,19 +211,39 @@ class _Readiness:
             raise
 
     def __enter__(self) -> _Readiness:
+        # The hub knows nothing of the fds in the private epoll: ask it to tell us if one is
+        # closed through notify_close, so the wait ends with IOClosed like any other wait on
+        # a closed descriptor instead of lasting for ever.
+        hub = get_hub()
+        self._watches = [hub.watch_close(fileno, self._closed) for fileno in self._interest]
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        hub = get_hub()
+        for token in self._watches:
+            hub.unwatch_close(token)
         epoll = self._epoll
         if epoll is not None:
-            get_hub().forget_fd(epoll.fileno())
+            hub.forget_fd(epoll.fileno())
             epoll.close()
+
+    def _closed(self, fileno: int) -> None:
+        g = self._waiting
+        if g is not None:
+            self._waiting = None
+            g.throw(IOClosed(errno.EBADF, f"file descriptor {fileno} was closed while a green "
+                                          "thread waited on it in select/poll"))
 
     def wait(self, timeout: Optional[float]) -> bool:
         """Wait up to ``timeout`` (None: no limit); False if it ran out with no event."""
         if not self._interest:
             return _park(None, timeout)
-        if not _park(self._epoll.fileno(), timeout):
+        self._waiting = getcurrent()
+        try:
+            woken = _park(self._epoll.fileno(), timeout)
+        finally:
+            self._waiting = None
+        if not woken:
             return False
         epoll = self._epoll
         for fileno, events in epoll.poll(0):
@@ -301,6 +333,7 @@ def select(rlist: Iterable[Any], wlist: Iterable[Any], xlist: Iterable[Any],
     """
     seconds = _select_timeout(timeout)
     rl, wl, xl = _sequence(rlist), _sequence(wlist), _sequence(xlist)
+    _yield()
     ready = real.select(rl, wl, xl, 0)
     if ready[0] or ready[1] or ready[2] or seconds == 0:
         return ready
@@ -374,6 +407,7 @@ class _Poll:
             raise RuntimeError("concurrent poll() invocation")
         self._busy = True
         try:
+            _yield()
             ready: list[tuple[int, int]] = self._poll.poll(0)
             if ready or seconds == 0:
                 return ready
@@ -446,6 +480,7 @@ class epoll:
         (``None`` or negative: no limit); an empty list when it runs out."""
         seconds = _epoll_timeout(timeout)
         real_epoll = self._epoll
+        _yield()
         ready: list[tuple[int, int]] = real_epoll.poll(0, maxevents)
         if ready or seconds == 0:
             return ready

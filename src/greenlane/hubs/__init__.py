@@ -9,8 +9,11 @@ handler. Code outside this package uses hubs only through these and the hub's pu
 
 Choosing a hub: ``use_hub()`` takes a short name (``"epolls"``, ``"poll"``, ``"selects"``,
 ``"kqueue"``), a module with a ``Hub`` class, a hub class, or a ``"pkg.mod:Class"`` string.
-Without it the ``GREENLANE_HUB`` environment variable decides, then the first available of
-epolls, kqueue, poll, selects. eventlet's ``asyncio`` hub is not offered.
+Without it the ``GREENLANE_HUB`` environment variable decides (same values as ``use_hub()``'s
+strings), else ``EVENTLET_HUB`` (read only when ``GREENLANE_HUB`` is unset, so that programs
+configured for eventlet keep their choice; ``eventlet.hubs.X`` there means
+``greenlane.hubs.X``), else the first available of epolls, kqueue, poll, selects. eventlet's
+``asyncio`` hub is not offered: ``greenlane.hubs.asyncio`` only exists to say so.
 """
 
 from __future__ import annotations
@@ -109,8 +112,19 @@ def use_hub(mod: Union[None, str, ModuleType, type[BaseHub]] = None) -> None:
         ctx.hub.close()
         ctx.hub = None
     if mod is None:
-        mod = os.environ.get("GREENLANE_HUB") or get_default_hub()
+        mod = _hub_from_environment() or get_default_hub()
     ctx.hub_class = _resolve(mod)
+
+
+def _hub_from_environment() -> Optional[str]:
+    name = os.environ.get("GREENLANE_HUB")
+    if name:
+        return name
+    name = os.environ.get("EVENTLET_HUB")
+    if name and name.startswith("eventlet.hubs."):
+        # A module path written for eventlet names the greenlane hub of the same name.
+        name = "greenlane" + name[len("eventlet"):]
+    return name or None
 
 
 def get_hub() -> BaseHub:

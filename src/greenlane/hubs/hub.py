@@ -188,6 +188,7 @@ class BaseHub:
         """Where debugging tools keep their per-hub state (``greenlane.debug`` does)."""
         # Thread-safe hand-over: other OS threads append here and signal the wake-up channel.
         self._threadsafe: deque[tuple[Callable[..., Any], Sequence[Any]]] = deque()
+        self._close_watchers: dict[int, list[Callable[[int], Any]]] = {}
         self._signalled = False
         self._wakeup: Optional[Wakeup] = Wakeup()
         self._wakeup_armed = False
@@ -473,6 +474,32 @@ class BaseHub:
             if listener.mark_as_closed is not None:
                 listener.mark_as_closed()
             self._ready.append((self._throw_closed, (listener,)))
+        if self._close_watchers:
+            for callback in self._close_watchers.pop(fileno, ()):
+                self._ready.append((callback, (fileno,)))
+
+    def watch_close(self, fileno: int, callback: Callable[[int], Any]) -> Any:
+        """Call ``callback(fileno)`` from the hub if ``notify_close(fileno)`` is called.
+
+        For waits that involve ``fileno`` without an fd listener on it (green ``select``
+        waits on a private epoll), so that closing the descriptor ends them with ``IOClosed``
+        as it ends listener waits. Returns a token for ``unwatch_close``; a watch fires at most
+        once. Not in eventlet.
+        """
+        self._close_watchers.setdefault(fileno, []).append(callback)
+        return (fileno, callback)
+
+    def unwatch_close(self, token: Any) -> None:
+        """Cancel a ``watch_close``; a no-op if it already fired."""
+        fileno, callback = token
+        callbacks = self._close_watchers.get(fileno)
+        if callbacks is not None:
+            try:
+                callbacks.remove(callback)
+            except ValueError:
+                return
+            if not callbacks:
+                del self._close_watchers[fileno]
 
     def mark_as_reopened(self, fileno: int) -> None:
         """A new file now has number ``fileno``: anything still waiting on it waited on the old one.
@@ -571,9 +598,10 @@ class BaseHub:
     def run(self, *a: Any, **kw: Any) -> None:
         """This is the event loop. Runs in ``self.greenlet`` until ``abort()``.
 
-        Each turn: run ready callbacks (up to READY_BATCH, so I/O is polled regularly even
-        while green threads keep yielding), fire due timers, then poll for I/O, blocking only
-        when nothing is ready, until the next timer's deadline.
+        Each turn: run the callbacks that were ready when the turn began (at most
+        READY_BATCH), fire due timers, then poll for I/O - without blocking while callbacks
+        are ready, otherwise until the next timer's deadline. Callbacks queued during a turn
+        wait for the next one, after the poll.
         """
         if self.running:
             raise RuntimeError("the hub is already running")
@@ -585,9 +613,17 @@ class BaseHub:
         popleft = ready.popleft
         heap = self.timers
         clock = self.clock
+        readers = self.listeners[READ]
+        writers = self.listeners[WRITE]
         try:
             while not self.stopping:
-                budget = READY_BATCH
+                # A batch is what was ready when it began (trio's rule): work queued during the
+                # batch - a green thread yielding with sleep(0), a wake-up - runs after I/O has
+                # been polled, so one sleep(0) always lets pending I/O in (as in eventlet), and
+                # green threads that keep yielding cannot starve sockets. READY_BATCH caps it.
+                budget = len(ready)
+                if budget > READY_BATCH:
+                    budget = READY_BATCH
                 while ready and budget:
                     budget -= 1
                     fn, args = popleft()
@@ -606,6 +642,11 @@ class BaseHub:
                 if self.stopping:
                     break
                 if ready:
+                    if not (readers or writers or self._signalled):
+                        # No descriptor can have anything for anyone (no listener, no
+                        # thread-safe call pending): skip the syscall. A program that only
+                        # switches green threads never polls.
+                        continue
                     timeout = 0.0
                 elif heap:
                     timeout = max(0.0, heap[0][0] - clock())
@@ -658,8 +699,6 @@ class BaseHub:
                 listener = readers.get(fileno)
                 if listener is not None:
                     append(listener)
-                    if more_readers and fileno in more_readers:
-                        fired.extend(more_readers[fileno])
                 elif self._wakeup is not None and fileno == self._wakeup.fileno:
                     # Checked only where no listener matched: free on the common path.
                     self._take_threadsafe()
@@ -670,8 +709,6 @@ class BaseHub:
                 listener = writers.get(fileno)
                 if listener is not None:
                     append(listener)
-                    if more_writers and fileno in more_writers:
-                        fired.extend(more_writers[fileno])
                 elif self.LEVEL_TRIGGERED:
                     self._poller_disarm(fileno, WRITE)
         switch = _greenlet_switch
@@ -680,7 +717,14 @@ class BaseHub:
                 continue
             fileno = listener.fileno
             if more_readers or more_writers:
+                # Several waiters on one fd (hub_prevent_multiple_readers(False)): wake one per
+                # event, as eventlet does, and promote the next. The event that woke this one
+                # is spent for an edge-triggered poller, so once it has run (and read what it
+                # wanted) the poller is asked to report the fd again if it is still ready.
                 self._unlink(listener)
+                evtype = listener.evtype
+                if fileno in (readers if evtype == READ else writers):
+                    self._ready.append((self._rearm, (fileno, evtype)))
             else:
                 # Without secondaries a listener the hub still holds is its fd's primary.
                 listener.spent = True
@@ -700,6 +744,13 @@ class BaseHub:
                 raise  # the hub itself is being killed (see fire_timers)
             except BaseException:  # noqa: BLE001 - see the class docstring
                 self.report_exception("fd listener", listener)
+
+    def _rearm(self, fileno: int, evtype: str) -> None:
+        if fileno in self.listeners[evtype]:
+            try:
+                self._poller_register(fileno, evtype, True)
+            except OSError:
+                pass  # closed meanwhile: its waiters hear of it through notify_close
 
     def default_sleep(self) -> float:
         """How long to block when there is no timer at all (eventlet's 60 s)."""

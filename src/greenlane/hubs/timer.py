@@ -21,6 +21,7 @@ class Timer:
     Attributes:
         seconds: the delay it was created with.
         called: True once it fired or was cancelled.
+        tpl: ``(cb, args, kw)``, as eventlet names it (read-only).
     """
 
     __slots__ = ("args", "called", "cb", "hub", "kw", "seconds")
@@ -37,6 +38,15 @@ class Timer:
     def pending(self) -> bool:
         """True while the timer is scheduled and has neither fired nor been cancelled."""
         return not self.called and self.hub is not None
+
+    @property
+    def tpl(self) -> tuple[Optional[Callable[..., Any]], tuple[Any, ...], dict[str, Any]]:
+        """``(cb, args, kw)``: eventlet's name for what the timer will call.
+
+        Read-only here (eventlet stored the tuple itself); once the timer has fired or been
+        cancelled, ``cb`` is None.
+        """
+        return self.cb, self.args, self.kw
 
     def schedule(self) -> Timer:
         """Schedule this timer on the current thread's hub; returns self."""
