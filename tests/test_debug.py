@@ -233,8 +233,10 @@ def test_spew(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert f"{__name__}:" in out
     assert "y = x + 1" in out
-    assert "\tx = 20" in out
-    assert "\ty = 21" in out
+    # eventlet's format: the values of the line's names on one tab-indented line.
+    assert "\ty=21 x=20\n" not in out  # in the order the names appear, not sorted
+    assert "\tx=20\n" in out  # the line 'y = x + 1' before y is bound
+    assert "\ty=21\n" in out  # the line 'return y * 2'
 
 
 def test_spew_filters_modules(capsys: pytest.CaptureFixture[str]) -> None:
@@ -246,3 +248,70 @@ def test_spew_filters_modules(capsys: pytest.CaptureFixture[str]) -> None:
     finally:
         sys.settrace(previous)
     assert "y = x + 1" not in capsys.readouterr().out
+
+
+def test_spew_line_format_lists_values_in_order(capsys: pytest.CaptureFixture[str]) -> None:
+    frame = sys._getframe()
+    lineno = frame.f_lineno + 1
+    debug.Spew()(frame, "line", None)
+    out = capsys.readouterr().out
+    # The source line as it is, indentation included (as eventlet prints it).
+    assert out.startswith(f'{__name__}:{lineno}:     debug.Spew()(frame, "line", None)\n')
+    values = out.split("\n")[1]
+    assert values.startswith(f"\tdebug={debug!r} frame=<frame ")  # the repr of a live frame
+    assert out.count("\n") == 2
+
+
+def test_spew_without_values_prints_the_line_only(capsys: pytest.CaptureFixture[str]) -> None:
+    frame = sys._getframe()
+    debug.Spew(show_values=False)(frame, "line", None)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "\t" not in out
+
+
+def test_spew_cuts_long_values(capsys: pytest.CaptureFixture[str]) -> None:
+    long_value = "x" * 1000
+    frame = sys._getframe()
+    debug.Spew()(frame, "line", long_value)
+    values = capsys.readouterr().out.split("\n")[1]
+    shown = values.split("long_value=", 1)[1].split(" ", 1)[0]
+    assert len(shown) == 200 and shown.startswith("'xxx") and shown.endswith("...")
+
+
+def test_spew_code_without_a_file_is_unknown(capsys: pytest.CaptureFixture[str]) -> None:
+    namespace = {"sys": sys}  # no __file__: code compiled from a string
+    frame = eval("sys._getframe()", namespace)
+    debug.Spew()(frame, "line", None)
+    out = capsys.readouterr().out
+    assert out.startswith(f"[unknown]:{frame.f_lineno}: ")
+    assert "VM instruction #" in out
+
+
+def test_spew_trace_names_take_submodules(capsys: pytest.CaptureFixture[str]) -> None:
+    frame = sys._getframe()
+    debug.Spew(trace_names=[__name__.split(".")[0]], show_values=False)(frame, "line", None)
+    assert capsys.readouterr().out.startswith(f"{__name__}:")
+    debug.Spew(trace_names=[__name__ + "x"], show_values=False)(frame, "line", None)
+    assert capsys.readouterr().out == ""
+
+
+def _fails_in_worker() -> None:
+    raise KeyError("from the worker")
+
+
+def test_tpool_exceptions_is_accepted_and_reports_nothing_more(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    from greenlane import tpool
+
+    assert "tpool_exceptions" in debug.__all__
+    debug.tpool_exceptions(True)
+    try:
+        with pytest.raises(KeyError) as info:
+            tpool.execute(_fails_in_worker)
+    finally:
+        debug.tpool_exceptions(False)
+    # The caller gets the error with the worker's frame in its traceback, and nothing is
+    # printed besides.
+    assert any(entry.name == "_fails_in_worker" for entry in info.traceback)
+    captured = capfd.readouterr()
+    assert "from the worker" not in captured.err + captured.out

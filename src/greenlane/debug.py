@@ -14,8 +14,14 @@ Same names as ``eventlet.debug``. Differences from eventlet:
   can be watched, and the stack shown is the offender's, taken while it is still blocking.
   Detection costs nothing while it is off; while on, each greenlet switch pays for one clock
   read (``greenlet.settrace``).
-* ``tpool_exceptions`` and ``format_asyncio_info`` are not provided (no tpool module yet, no
+* ``tpool_exceptions`` is accepted and does nothing: ``greenlane.tpool`` always raises a
+  worker's exception in the calling green thread with the worker's traceback intact, so there
+  is nothing left for a second report to add (eventlet printed it from the worker as well,
+  because its tpool lost the worker's frames). ``format_asyncio_info`` is not provided (no
   asyncio hub).
+* ``Spew`` prints eventlet's format (``module:line: source``, then the values of the names on
+  the line as ``name=repr`` on one tab-indented line, reprs longer than 200 characters cut),
+  and ``trace_names`` also matches submodules of the names given.
 """
 
 from __future__ import annotations
@@ -46,13 +52,21 @@ __all__ = [
     "hub_prevent_multiple_readers",
     "hub_timer_stacks",
     "spew",
+    "tpool_exceptions",
     "unspew",
 ]
 
 
 # ---------------------------------------------------------------------------- line tracing
 class Spew:
-    """A ``sys.settrace`` function that prints every line executed (see ``spew``)."""
+    """A ``sys.settrace`` function that prints every line executed (see ``spew``).
+
+    Each line is printed as ``module:lineno: source``; code whose globals have no
+    ``__file__`` (``exec``/``eval`` of a string) is shown as ``[unknown]``, with its source if
+    ``inspect`` can find it and otherwise the code's name and VM instruction offset. With
+    ``show_values`` the next line lists ``name=repr(value)`` for each name on the line that
+    is a local or global of the frame (locals win), in the order they appear.
+    """
 
     def __init__(self, trace_names: Optional[Any] = None, show_values: bool = True) -> None:
         self.trace_names = trace_names
@@ -61,15 +75,21 @@ class Spew:
     def __call__(self, frame: FrameType, event: str, arg: Any) -> Spew:
         if event != "line":
             return self
-        module = frame.f_globals.get("__name__", "?")
+        lineno = frame.f_lineno
+        if "__file__" in frame.f_globals:
+            module = str(frame.f_globals.get("__name__", "?"))
+            line = linecache.getline(frame.f_code.co_filename, lineno)
+        else:
+            module = "[unknown]"
+            line = _source_line(frame, lineno)
         if self.trace_names is not None and not any(
                 module == name or module.startswith(name + ".") for name in self.trace_names):
             return self
-        lineno = frame.f_lineno
-        line = linecache.getline(frame.f_code.co_filename, lineno).rstrip()
+        line = line.rstrip()
         sys.stdout.write(f"{module}:{lineno}: {line}\n")
         if self.show_values:
-            for name in sorted(set(re.findall(r"[A-Za-z_]\w*", line))):
+            values = []
+            for name in dict.fromkeys(re.findall(r"[A-Za-z_]\w*", line)):
                 if name in frame.f_locals:
                     value = frame.f_locals[name]
                 elif name in frame.f_globals:
@@ -82,8 +102,23 @@ class Spew:
                     text = f"<unrepresentable {type(value).__name__}>"
                 if len(text) > 200:
                     text = text[:197] + "..."
-                sys.stdout.write(f"\t{name} = {text}\n")
+                values.append(f"{name}={text}")
+            if values:
+                sys.stdout.write("\t" + " ".join(values) + "\n")
         return self
+
+
+def _source_line(frame: FrameType, lineno: int) -> str:
+    # Code compiled from a string has no file for linecache; inspect may still know its
+    # source (an interactive session, a notebook), else say where in the bytecode we are.
+    import inspect
+
+    try:
+        lines, first = inspect.getsourcelines(frame)
+        return lines[lineno - max(first, 1)]
+    except (OSError, TypeError, IndexError):
+        return (f"<no source for code {frame.f_code.co_name!r}, VM instruction "
+                f"#{frame.f_lasti}>")
 
 
 def spew(trace_names: Optional[Any] = None, show_values: bool = False) -> None:
@@ -99,6 +134,18 @@ def spew(trace_names: Optional[Any] = None, show_values: bool = False) -> None:
 def unspew() -> None:
     """Stop the tracing started by ``spew()`` (removes the thread's trace function)."""
     sys.settrace(None)
+
+
+def tpool_exceptions(state: bool = False) -> None:
+    """Accepted for eventlet compatibility; does nothing.
+
+    eventlet's tpool printed an exception raised in a worker thread (when turned on) besides
+    raising it in the caller, whose traceback then lacked the worker's frames. ``greenlane.tpool``
+    raises it in the calling green thread with the worker's frames in its traceback, so the
+    caller's own handling (or the hub's report of an unhandled exception) already shows
+    everything a second report from the worker would.
+    """
+    del state
 
 
 # ---------------------------------------------------------------------------- hub switches

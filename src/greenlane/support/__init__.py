@@ -1,7 +1,8 @@
 """Small helpers eventlet code imports from ``eventlet.support``.
 
 * ``greenlets``: the greenlet names (``greenlet``, ``GreenletExit``, ``getcurrent``);
-* ``greendns``: eventlet's DNS function names, answered by the system resolver;
+* ``greendns``: eventlet's DNS names, on dnspython when it is installed, else on the system
+  resolver;
 * ``get_errno(exc)`` and ``bytes_to_str(b)``.
 
 eventlet's other ``support`` modules (``pylib``, ``stacklesss``, ``psycopg2_patcher``, the
