@@ -7,12 +7,17 @@ import os
 import resource
 import socket
 import time
+import warnings
 from typing import Any
 
 import pytest
 
 from greenlane import Event, StopServe, connect, listen, serve
-from greenlane.convenience import _FIRST_PAUSE
+from greenlane.convenience import (
+    _FIRST_PAUSE,
+    ReusePortUnavailableWarning,
+    ReuseRandomPortWarning,
+)
 from greenlane.greenio import GreenSocket, IOClosed
 from greenlane.greenthread import sleep, spawn
 from greenlane.hubs import get_hub
@@ -45,7 +50,7 @@ def test_listen_sets_reuse_addr_but_not_reuse_port_by_default() -> None:
 
 @pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="needs SO_REUSEPORT")
 def test_reuse_port_lets_two_listeners_share_a_port_only_when_asked() -> None:
-    with listen(("127.0.0.1", 0), reuse_port=True) as first:
+    with pytest.warns(ReuseRandomPortWarning), listen(("127.0.0.1", 0), reuse_port=True) as first:
         port = first.getsockname()[1]
         assert first.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
         with listen(("127.0.0.1", port), reuse_port=True) as second:
@@ -54,6 +59,49 @@ def test_reuse_port_lets_two_listeners_share_a_port_only_when_asked() -> None:
         with pytest.raises(OSError) as info:
             listen(taken.getsockname())
         assert info.value.errno == errno.EADDRINUSE
+
+
+def test_reuse_port_on_a_fixed_port_does_not_warn() -> None:
+    with listen(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with listen(("127.0.0.1", port), reuse_port=True) as sock:
+            assert sock.getsockname()[1] == port
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="needs SO_REUSEPORT")
+@pytest.mark.parametrize("code", [errno.EINVAL, errno.ENOPROTOOPT])
+def test_a_kernel_refusing_reuse_port_gets_a_warning_and_a_listener(
+        monkeypatch: pytest.MonkeyPatch, code: int) -> None:
+    # Kernels that define SO_REUSEPORT but do not implement it (WSL 1) answer EINVAL or
+    # ENOPROTOOPT: faked here, since no test machine has such a kernel.
+    def refusing(sock: GreenSocket, level: int, option: int, value: Any) -> None:
+        if option == socket.SO_REUSEPORT:
+            raise OSError(code, os.strerror(code))
+        sock.fd.setsockopt(level, option, value)
+
+    monkeypatch.setattr(GreenSocket, "setsockopt", refusing, raising=False)
+    with listen(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    with pytest.warns(ReusePortUnavailableWarning):
+        sock = listen(("127.0.0.1", port), reuse_port=True)
+    with sock:
+        assert sock.getsockname()[1] == port
+        assert not sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="needs SO_REUSEPORT")
+def test_other_reuse_port_errors_still_raise(monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(sock: GreenSocket, level: int, option: int, value: Any) -> None:
+        raise PermissionError(errno.EPERM, "no")
+
+    with listen(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(GreenSocket, "setsockopt", failing, raising=False)
+    with pytest.raises(PermissionError):
+        listen(("127.0.0.1", port), reuse_addr=False, reuse_port=True)
 
 
 def test_listen_backlog_is_applied() -> None:

@@ -195,8 +195,10 @@ def test_waitall_includes_waiting_spawns() -> None:
 def test_waitall_from_inside_raises() -> None:
     pool = GreenPool(2)
     gt = pool.spawn(pool.waitall)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError) as info:
         gt.wait()
+    # Also eventlet's AssertionError, so that code catching that still does.
+    assert isinstance(info.value, AssertionError)
 
 
 def test_many_waitall_callers() -> None:
@@ -353,6 +355,18 @@ def test_imap_keeps_order() -> None:
 
     assert list(pool.imap(slow_square, range(20))) == [x * x for x in range(20)]
     pool.waitall()
+
+
+def test_imap_iterator_has_eventlets_next_method() -> None:
+    # eventlet's imap iterator is a GreenPile, whose next() is public API.
+    pool = GreenPool(2)
+    it = pool.imap(abs, [-1, -2])
+    assert it.next() == 1  # type: ignore[attr-defined]
+    assert next(it) == 2
+    with pytest.raises(StopIteration):
+        it.next()  # type: ignore[attr-defined]
+    with pytest.raises(StopIteration):
+        pool.imap(abs, []).next()  # type: ignore[attr-defined]
 
 
 def test_imap_several_iterables_and_none() -> None:

@@ -8,7 +8,11 @@ Same names and signatures as eventlet's convenience functions. Differences:
   same user bind the same port and silently receive a share of the connections, and turns "a
   server is already running there" from an error into a quiet split of the traffic.
   SO_REUSEADDR (on by default, as in eventlet) only allows rebinding a port whose old
-  connections are in TIME_WAIT.
+  connections are in TIME_WAIT. As in eventlet, ``reuse_port=True`` with port 0 warns
+  (``ReuseRandomPortWarning``: the port picked could be one another process shares), and a
+  kernel that defines SO_REUSEPORT but refuses it (EINVAL, ENOPROTOOPT) gets
+  ``ReusePortUnavailableWarning`` and a socket bound without it; where the platform does not
+  define SO_REUSEPORT at all, ``reuse_port=True`` raises ``ValueError``.
 * ``listen`` and ``connect`` take the family from the address when ``family`` is left at
   AF_INET: a ``str``/``bytes`` path means AF_UNIX, a host with a colon (``"::1"``) AF_INET6.
 * ``serve`` keeps accepting whatever happens to one connection: a handler's exception is
@@ -24,6 +28,7 @@ from __future__ import annotations
 import errno
 import socket
 import sys
+import warnings
 from typing import Any, Callable, Optional
 
 from greenlet import getcurrent, greenlet
@@ -32,7 +37,15 @@ from greenlane.greenio._socket import GreenSocket
 from greenlane.greenthread import sleep, spawn_n
 from greenlane.hubs import WaitQueue, get_hub
 
-__all__ = ["StopServe", "connect", "listen", "serve", "wrap_ssl"]
+__all__ = [
+    "ReusePortUnavailableWarning",
+    "ReuseRandomPortWarning",
+    "StopServe",
+    "connect",
+    "listen",
+    "serve",
+    "wrap_ssl",
+]
 
 # accept() failing for lack of resources: waiting may help, spinning cannot.
 _RESOURCE_ERRNOS = frozenset(
@@ -48,6 +61,22 @@ _CLIENT_ERRNOS = frozenset(
 # Backoff after a resource error (Go's net/http server uses the same bounds).
 _FIRST_PAUSE = 0.005
 _MAX_PAUSE = 1.0
+
+
+class ReuseRandomPortWarning(Warning):
+    """``listen(..., reuse_port=True)`` on port 0: the kernel may pick a port that another
+    process listening with SO_REUSEPORT holds, and the two would then share its connections
+    (eventlet's name)."""
+
+
+class ReusePortUnavailableWarning(Warning):
+    """``listen(..., reuse_port=True)``: the kernel defines SO_REUSEPORT but refused it; the
+    socket was bound without it (eventlet's name)."""
+
+
+# What a kernel answers when it knows SO_REUSEPORT's number but not the option (WSL 1 and
+# some others): EINVAL or ENOPROTOOPT.
+_REUSEPORT_REFUSED = frozenset((errno.EINVAL, errno.ENOPROTOOPT))
 
 
 class StopServe(Exception):
@@ -79,8 +108,17 @@ def listen(addr: Any, family: int = socket.AF_INET, backlog: int = 50, reuse_add
     Raises:
         OSError: the address is in use or cannot be bound.
         ValueError: ``reuse_port=True`` where SO_REUSEPORT does not exist.
+
+    Warns:
+        ReuseRandomPortWarning: ``reuse_port=True`` with port 0.
+        ReusePortUnavailableWarning: the kernel refused SO_REUSEPORT (bound without it).
     """
     family = _family_for(addr, family)
+    if (reuse_port and family in (socket.AF_INET, socket.AF_INET6)
+            and isinstance(addr, tuple) and len(addr) > 1 and addr[1] == 0):
+        warnings.warn("listen() on port 0 with reuse_port=True: the port the kernel picks may"
+                      " be one another process shares with SO_REUSEPORT", ReuseRandomPortWarning,
+                      stacklevel=2)
     sock = GreenSocket(family, socket.SOCK_STREAM)
     try:
         unix = family == getattr(socket, "AF_UNIX", None)
@@ -90,7 +128,14 @@ def listen(addr: Any, family: int = socket.AF_INET, backlog: int = 50, reuse_add
             option = getattr(socket, "SO_REUSEPORT", None)
             if option is None:
                 raise ValueError("SO_REUSEPORT is not supported on this platform")
-            sock.setsockopt(socket.SOL_SOCKET, option, 1)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, option, 1)
+            except OSError as exc:
+                if exc.errno not in _REUSEPORT_REFUSED:
+                    raise
+                warnings.warn(f"SO_REUSEPORT refused by the kernel ({exc}); listening on "
+                              f"{addr!r} without it", ReusePortUnavailableWarning,
+                              stacklevel=2)
         sock.bind(addr)
         sock.listen(backlog)
     except BaseException:

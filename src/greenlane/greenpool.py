@@ -9,8 +9,10 @@ right there instead (waiting could deadlock). Differences, all deliberate:
   next green thread to finish).
 * ``waiting()`` counts the green threads actually waiting in ``spawn``; ``free()`` never counts
   a slot that is already on its way to one of them.
-* ``waitall()`` raises ``RuntimeError`` (not ``AssertionError``) when called from one of the
-  pool's own green threads, since it would never return.
+* ``waitall()`` called from one of the pool's own green threads, where it would never
+  return, raises an error that is a ``RuntimeError`` as well as the ``AssertionError``
+  eventlet raises (so it is not lost under ``python -O``, and ``except AssertionError``
+  written for eventlet still catches it).
 * A ``spawn`` run inline (see above) does not raise the function's ``Exception`` in the caller;
   it is kept in the returned ``GreenThread``, as for a normal spawn.
 * ``imap``/``starmap``: an exception raised while iterating the *input* is raised by the
@@ -36,6 +38,10 @@ from greenlane.semaphore import Semaphore
 __all__ = ["GreenPile", "GreenPool"]
 
 T = TypeVar("T")
+
+
+class _WaitallFromInside(RuntimeError, AssertionError):
+    """``waitall()`` from one of the pool's own green threads (see the module docstring)."""
 
 
 def _as_tuple(*args: Any) -> tuple[Any, ...]:
@@ -182,11 +188,12 @@ class GreenPool:
         """Wait until every green thread of the pool has finished and none waits to start.
 
         Raises:
-            RuntimeError: when called from one of the pool's own green threads.
+            RuntimeError: when called from one of the pool's own green threads (also an
+                ``AssertionError``, as eventlet's).
         """
         if getcurrent() in self.coroutines_running:
-            raise RuntimeError("Calling waitall() from within one of the GreenPool's green "
-                               "threads will never terminate.")
+            raise _WaitallFromInside("Calling waitall() from within one of the GreenPool's "
+                                     "green threads will never terminate.")
         if self.coroutines_running or self.waiting():
             self._idle_waiters.park()
 
@@ -298,6 +305,9 @@ class GreenMap(Iterator[T]):
             self._done = True
             raise entry.exc
         return entry.wait()  # type: ignore[no-any-return]
+
+    # eventlet's GreenMap is a GreenPile, whose next() this is.
+    next = __next__
 
     def __del__(self) -> None:
         mapper = getattr(self, "_mapper", None)

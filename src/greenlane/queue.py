@@ -92,12 +92,14 @@ class LightQueue(Generic[T]):
         return result
 
     def qsize(self) -> int:
-        """The number of items in the queue (not counting those of waiting ``put`` calls)."""
-        return len(self.queue)
+        """The number of items a ``get`` could take now: items already handed to a woken
+        getter that has not run yet are not counted, nor those of waiting ``put`` calls."""
+        return len(self.queue) - self.getters.handing
 
     def empty(self) -> bool:
-        """True if the queue holds no item (always True for an idle channel)."""
-        return not self.queue
+        """True if no item is there for a ``get`` to take (so ``get_nowait`` would raise
+        ``Empty``, waiting ``put`` calls aside); always True for a channel."""
+        return len(self.queue) <= self.getters.handing
 
     def full(self) -> bool:
         """True if a ``put`` would wait (always True for a channel; never if unbounded)."""

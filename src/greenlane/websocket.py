@@ -48,8 +48,8 @@ Differences from ``eventlet.websocket`` (0.41), all deliberate:
   the handler wrapper treats like eventlet's socket errors from a gone client; ``send()``
   also refuses types other than str and bytes-like (eventlet's hixie class sent ``str(x)``).
 * ``WebSocket(sock, environ)`` defaults to version 13 (eventlet: 76); ``RFC6455WebSocket`` is
-  the same class. Private helpers of eventlet's classes (``_pack_message``, ``_recv_frame``,
-  ``_buf``, ``_msgs``) do not exist; ``_remote_close_data`` does.
+  the same class. Private helpers of eventlet's classes (``_recv_frame``, ``_send``, ``_buf``,
+  ``_msgs``) do not exist; ``_remote_close_data`` and ``_pack_message`` do.
 * Sending is serialised by a lock created only when two green threads actually send at once,
   so an idle connection does not carry one.
 """
@@ -63,6 +63,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 from greenlane import _ws
 from greenlane._http1.writers import encode_informational_head
 from greenlane._ws import legacy as _legacy
+from greenlane._ws.frames import encode_frame as _encode_frame
 from greenlane.semaphore import Semaphore
 from greenlane.timeout import Timeout
 
@@ -220,7 +221,7 @@ class WebSocket:
         self.origin: Optional[str] = environ.get("HTTP_ORIGIN")
         self.path: Optional[str] = environ.get("PATH_INFO")
         self.version = version
-        self.extensions = extensions or {}
+        self._extensions = extensions or {}
         self.max_frame_length = max_frame_length
         self.close_timeout = close_timeout
         limits = (_DEFAULT_LIMITS if max_frame_length == DEFAULT_MAX_FRAME_LENGTH else
@@ -233,7 +234,7 @@ class WebSocket:
         else:
             self.protocol = protocol
             self._proto = _ws.Connection(client, limits,
-                                         _deflate_from_extensions(self.extensions))
+                                         _deflate_from_extensions(self._extensions))
         self.websocket_closed = False
         #: The payload of the peer's Close frame (code and reason), eventlet's attribute.
         self._remote_close_data: Optional[bytes] = None
@@ -252,6 +253,29 @@ class WebSocket:
     def _sock(self) -> Any:
         """The socket (python-engineio sets its timeout through ``ws._sock``)."""
         return self.socket
+
+    @property
+    def extensions(self) -> Dict[str, Any]:
+        """The negotiated extensions, in eventlet's form (``{"permessage-deflate": {...}}``).
+
+        Assigning another value changes the permessage-deflate settings the next message sent
+        or received uses, as in eventlet, which reads the attribute for every frame.
+
+        Raises:
+            ProtocolError: (on assignment) a fragmented message is being sent or received.
+        """
+        return self._extensions
+
+    @extensions.setter
+    def extensions(self, value: Optional[Dict[str, Any]]) -> None:
+        value = value or {}
+        proto = self._proto
+        if isinstance(proto, _ws.Connection):
+            try:
+                proto.set_deflate(_deflate_from_extensions(value))
+            except _LocalProtocolError as exc:
+                raise ProtocolError(str(exc)) from None
+        self._extensions = value
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -334,6 +358,46 @@ class WebSocket:
                 raise ProtocolError(f"unknown control opcode {code!r}")
         except _LocalProtocolError as exc:
             raise ProtocolError(str(exc)) from None
+
+    def _pack_message(self, message: Union[str, bytes, bytearray, memoryview],
+                      masked: bool = False, continuation: bool = False, final: bool = True,
+                      control_code: Optional[int] = None) -> bytes:
+        """The frame carrying ``message`` (eventlet's private helper, which its tests call).
+
+        A ``str`` is text, anything else bytes-like binary; ``continuation`` makes a
+        continuation frame, ``final=False`` leaves FIN clear, ``control_code`` (0x8, 0x9,
+        0xA) makes a control frame. A non-empty data frame is compressed when
+        permessage-deflate is in use, through the connection's compressor (so its context
+        takeover state advances, as for ``send``). ``masked`` masks it (an empty payload is
+        never masked). Nothing is sent, and the frame is not checked against the role (a
+        client may build unmasked frames here).
+
+        Raises:
+            ProtocolError: a legacy (hixie) WebSocket, an unknown control code, a fragmented
+                control frame or one over 125 bytes.
+        """
+        proto = self._proto
+        if not isinstance(proto, _ws.Connection):
+            raise ProtocolError("a hixie-75/76 WebSocket has no RFC 6455 frames")
+        text = isinstance(message, str)
+        payload = message.encode("utf-8") if isinstance(message, str) else bytes(message)
+        if control_code is not None:
+            if control_code not in (0x8, 0x9, 0xA):
+                raise ProtocolError(f"unknown control opcode {control_code!r}")
+            if continuation or not final:
+                raise ProtocolError("a control frame cannot be fragmented")
+            if len(payload) > 125:
+                raise ProtocolError("a control frame payload must be at most 125 bytes")
+            return _encode_frame(0x80 | control_code, payload, masked and bool(payload))
+        first = 0 if continuation else 1 if text else 2
+        deflate = proto.deflate
+        if deflate is not None and payload:
+            payload = deflate.compress(payload, final)
+            if not continuation:
+                first |= 0x40  # RSV1: "compressed", on a message's first frame only
+        if final:
+            first |= 0x80
+        return _encode_frame(first, payload, masked and bool(payload))
 
     def ping(self, data: Union[str, bytes] = b"") -> None:
         """Send a Ping frame (at most 125 bytes); the peer answers with a Pong, which

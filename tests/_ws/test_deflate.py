@@ -12,6 +12,7 @@ from greenlane._ws import (
     Connection,
     DeflateParams,
     Limits,
+    LocalProtocolError,
     Message,
     PerMessageDeflate,
     Ping,
@@ -243,3 +244,40 @@ def test_compression_actually_happens_and_skips_empty_messages() -> None:
     assert len(data) < 100 and data[0] == 0xC2
     assert server.send_data(b"") == b"\x82\x00"
     assert server.send_ping(b"ping")[0] == 0x89  # control frames are never compressed
+
+
+def test_set_deflate_switches_compression_between_messages() -> None:
+    # A server end starts without the extension: a compressed frame is a protocol error
+    # until the codec is set, and sending compresses from then on.
+    conn = Connection(client=False)
+    conn.receive_data(frame(TEXT, b"plain"))
+    assert drain(conn) == [Message("plain")]
+    conn.set_deflate(D)
+    assert conn.deflate is not None
+    conn.receive_data(frame(TEXT, HELLO, rsv=4))
+    assert drain(conn) == [Message("Hello")]
+    [(first, _, payload)] = unframe(conn.send_data(b"Hello"))
+    assert first == 0xC2 and payload == HELLO
+    conn.set_deflate(None)
+    assert unframe(conn.send_data(b"Hello")) == [(0x82, 0, b"Hello")]
+    conn.receive_data(frame(TEXT, HELLO, rsv=4))
+    with pytest.raises(RemoteProtocolError):
+        drain(conn)
+
+
+def test_set_deflate_is_refused_inside_a_message() -> None:
+    conn = Connection(client=False, deflate=D)
+    conn.send_data(b"part", fin=False)
+    with pytest.raises(LocalProtocolError):
+        conn.set_deflate(None)
+    conn.send_data(b"end")
+    conn.receive_data(frame(TEXT, b"ab", fin=False))
+    assert drain(conn) == []
+    with pytest.raises(LocalProtocolError):
+        conn.set_deflate(None)  # a fragmented message is being received
+    conn.receive_data(frame(CONT, b"c"))
+    assert drain(conn) == [Message("abc")]
+    conn.receive_data(frame(BINARY, b"xyz")[:7])  # a whole header, a payload byte short
+    assert drain(conn) == []
+    with pytest.raises(LocalProtocolError):
+        conn.set_deflate(None)

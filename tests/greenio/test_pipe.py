@@ -220,3 +220,19 @@ def _closed_fd() -> int:
     os.close(r)
     os.close(w)
     return r
+
+
+def test_truncate_leaves_the_position_as_open_does(tmp_path: object) -> None:
+    # eventlet's GreenPipe moves the position to the new size; open()'s files, and
+    # greenlane's, leave it where it was and return the size.
+    path = os.path.join(str(tmp_path), "t.bin")
+    for opener in (GreenPipe, open):
+        with opener(path, "wb+", 1024) as f:
+            f.write(b"1234567890")
+            assert f.truncate(9) == 9
+            assert f.tell() == 10
+            f.seek(0)
+            assert f.read() == b"123456789"
+        with GreenPipe(path, "rb+", buffering=0) as raw:
+            raw.seek(4)
+            assert raw.truncate(2) == 2 and raw.tell() == 4

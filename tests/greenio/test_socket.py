@@ -1136,3 +1136,71 @@ def test_rewrapping_a_green_socket_shares_it_and_keeps_its_timeout() -> None:
             outer.close()
     finally:
         listener.close()
+
+
+def test_set_nonblocking_keyword_is_accepted_and_the_descriptor_made_non_blocking() -> None:
+    # eventlet's GreenSocket(sock, set_nonblocking=False) (its dup() passes it): accepted, but
+    # a blocking descriptor would stall every green thread, so it is made non-blocking anyway.
+    real = socket.socket()
+    real.setblocking(True)
+    with GreenSocket(real, set_nonblocking=False) as sock:
+        assert not os.get_blocking(sock.fileno())
+        assert sock.gettimeout() is None  # still green-blocking
+    with pytest.raises(TypeError):
+        GreenSocket(socket.AF_INET, socket.SOCK_STREAM, 0, None, False)  # type: ignore
+
+
+def test_a_method_can_be_replaced_on_one_socket(pair: Pair) -> None:
+    # eventlet's sockets take instance attributes (tests and mocks replace send/accept); the
+    # replacement is what makefile() writes through, and deleting it restores the method.
+    client, server = pair
+    sent: list[int] = []
+    original_send = client.send
+
+    def one_byte_at_a_time(data: Any, *args: Any) -> int:
+        sent.append(1)
+        return original_send(memoryview(data)[:1], *args)
+
+    client.send = one_byte_at_a_time  # type: ignore[method-assign]
+    with client.makefile("wb") as f:
+        f.write(b"hello")
+    assert recv_exactly(server, 5) == b"hello"
+    assert len(sent) == 5  # the BufferedWriter coped with partial writes
+    del client.send
+    assert client.send(b"!") == 1 and sent == [1] * 5
+    assert recv_exactly(server, 1) == b"!"
+
+
+def _outcome(call: Any, *args: Any) -> Any:
+    try:
+        return call(*args)
+    except socket.timeout:
+        return "timeout"
+
+
+def test_recv_of_nothing_behaves_as_the_interpreters_own_sockets(pair: Pair) -> None:
+    # recv(0) and recv_into(empty buffer) on an idle socket with a timeout: CPython's sockets
+    # return b"" / 0 at once, PyPy's wait and time out (as eventlet's GreenSocket does on
+    # both). greenlane makes the real call first, so it does what the interpreter does.
+    client, _server = pair
+    client.settimeout(0.05)
+    reference, peer = socket.socketpair()
+    with reference, peer:
+        reference.settimeout(0.05)
+        for call, arg in (("recv", 0), ("recv_into", bytearray())):
+            expected = _outcome(getattr(reference, call), arg)
+            assert _outcome(getattr(client, call), arg) == expected
+            if sys.implementation.name == "cpython":
+                assert expected in (b"", 0)
+
+
+def test_a_reset_connection_raises_as_the_stdlib_does(pair: Pair) -> None:
+    # eventlet's GreenSocket turns ECONNRESET into b"" (an orderly close); greenlane keeps
+    # the stdlib's ConnectionResetError, so a reset can be told from the peer's close.
+    import struct
+
+    client, server = pair
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    server.close()  # linger 0: the kernel sends RST
+    with pytest.raises(ConnectionResetError):
+        client.recv(10)

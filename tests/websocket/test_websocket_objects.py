@@ -202,3 +202,57 @@ def test_socket_errors_end_wait() -> None:
     assert ws.wait() is None
     assert ws.websocket_closed
     b.close()
+
+
+def test_reassigning_extensions_changes_compression_from_the_next_message() -> None:
+    # eventlet's test_send_uncompressed_msg_13: a client built without the extension sends
+    # plain, then is given the agreed extensions and reads the server's compressed answer.
+    a, b = pair()
+    ext: Dict[str, Any] = {"permessage-deflate": {"client_no_context_takeover": False,
+                                                  "server_no_context_takeover": False}}
+    server = websocket.WebSocket(a, {}, extensions=ext)
+    client = websocket.WebSocket(b, {}, client=True)
+    assert client.extensions == {}
+    client.send(b"Hello")
+    assert server.wait() == b"Hello"  # uncompressed messages are fine under the extension
+    server.send(b"Hello")
+    client.extensions = ext
+    assert client.extensions is ext
+    assert client.wait() == b"Hello"
+    client.send("again")  # compressed now
+    header = a.recv(2, socket.MSG_PEEK)
+    assert header[0] == 0xC1
+    assert server.wait() == "again"
+    client.extensions = {}
+    client.send(b"plain")
+    assert a.recv(2, socket.MSG_PEEK)[0] == 0x82
+    assert server.wait() == b"plain"
+    a.close()
+    b.close()
+
+
+def test_pack_message_builds_frames_with_the_connections_compressor() -> None:
+    # RFC 7692 §7.2.3.2's example (binary instead of text): the second "Hello" is a
+    # back-reference only with context takeover.
+    for takeover, second in [(True, b"\xc2\x05\xf2\x00\x11\x00\x00"),
+                             (False, b"\xc2\x07\xf2\x48\xcd\xc9\xc9\x07\x00")]:
+        ext = {"permessage-deflate": {"client_no_context_takeover": not takeover}}
+        ws = websocket.WebSocket(None, {}, client=True, extensions=ext)
+        assert ws._pack_message(b"Hello") == b"\xc2\x07\xf2\x48\xcd\xc9\xc9\x07\x00"
+        assert ws._pack_message(b"Hello") == second
+    plain = websocket.WebSocket(None, {})
+    assert plain._pack_message("hi") == b"\x81\x02hi"
+    assert plain._pack_message(b"ab", final=False) == b"\x02\x02ab"
+    assert plain._pack_message(b"cd", continuation=True) == b"\x80\x02cd"
+    assert plain._pack_message(b"", control_code=0x9) == b"\x89\x00"
+    masked = plain._pack_message(b"xyz", masked=True)
+    assert masked[:2] == b"\x82\x83" and len(masked) == 9
+    key = masked[2:6]
+    assert bytes(c ^ key[i % 4] for i, c in enumerate(masked[6:])) == b"xyz"
+    assert plain._pack_message(b"", masked=True) == b"\x82\x00"  # nothing to mask
+    with pytest.raises(websocket.ProtocolError):
+        plain._pack_message(b"", control_code=0x3)
+    with pytest.raises(websocket.ProtocolError):
+        plain._pack_message(b"x" * 126, control_code=0x9)
+    with pytest.raises(websocket.ProtocolError):
+        plain._pack_message(b"", control_code=0x8, final=False)

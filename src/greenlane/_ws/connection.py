@@ -170,6 +170,20 @@ class Connection:
         """The permessage-deflate codec, or None when it was not negotiated."""
         return self._deflate
 
+    def set_deflate(self, deflate: Union[DeflateParams, PerMessageDeflate, None]) -> None:
+        """Replace the permessage-deflate codec (None: no compression) from the next message
+        on, in both directions (eventlet lets a WebSocket's extensions be reassigned).
+
+        Raises:
+            LocalProtocolError: a frame or a fragmented message is being received, or a
+                fragmented message sent.
+        """
+        if self._msg_op or self._send_op or self._need >= 0:
+            raise LocalProtocolError("the compression cannot change inside a message")
+        if isinstance(deflate, DeflateParams):
+            deflate = PerMessageDeflate(deflate, client=self._client)
+        self._deflate = deflate
+
     @property
     def close_sent(self) -> bool:
         """True once ``send_close()`` was called."""

@@ -51,6 +51,15 @@ def _kind(fd: int) -> int:
     return _POLLABLE
 
 
+def _wrong_way(fd: int, mode: int) -> bool:
+    # Whether a blocking fd was opened ``mode`` (O_RDONLY, O_WRONLY), the other way from the
+    # call: the call fails at once (EBADF), while waiting for readiness first would wait for
+    # ever (the read end of a pipe never becomes writable).
+    import fcntl
+
+    return fcntl.fcntl(fd, fcntl.F_GETFL) & getattr(os, "O_ACCMODE", 3) == mode
+
+
 def _nonblocking_call(fd: int, evtype: str, call: Callable[[int, Any], Any], arg: Any) -> Any:
     # The optimistic path on an O_NONBLOCK descriptor: try, and wait in the hub only on EAGAIN.
     try:
@@ -64,7 +73,7 @@ def green_read(fd: int, n: int) -> bytes:
     kind = _kind(fd)
     if kind == _NONBLOCKING:
         return _nonblocking_call(fd, READ, real.read, n)  # type: ignore[no-any-return]
-    if kind == _POLLABLE:
+    if kind == _POLLABLE and not _wrong_way(fd, os.O_WRONLY):
         trampoline(fd, read=True)
     return real.read(fd, n)
 
@@ -79,7 +88,7 @@ def green_write(fd: int, data: Any) -> int:
     kind = _kind(fd)
     if kind == _NONBLOCKING:
         return _nonblocking_call(fd, WRITE, real.write, data)  # type: ignore[no-any-return]
-    if kind == _DIRECT:
+    if kind == _DIRECT or _wrong_way(fd, os.O_RDONLY):
         return real.write(fd, data)
     with memoryview(data) as whole, whole.cast("B") as view:
         total = len(view)
@@ -203,7 +212,10 @@ class GreenFileIO(io.RawIOBase):
         return self.seek(0, os.SEEK_CUR)
 
     def truncate(self, size: Optional[int] = None) -> int:
-        """Truncate to ``size`` bytes (default: the current position)."""
+        """Truncate to ``size`` bytes (default: the current position); return ``size``.
+
+        The position does not move, as with ``io.FileIO`` (eventlet's moves it to ``size``).
+        """
         if size is None:
             size = self.tell()
         os.ftruncate(self._fd, size)
@@ -268,6 +280,10 @@ def GreenPipe(name: Any, mode: str = "r", buffering: int = -1, encoding: Optiona
     ``name`` is a descriptor number, a path, or a file object (whose descriptor is duplicated
     and which is then closed, as in eventlet). Returns a buffered binary file or a text file, as
     ``open()`` would. Regular files still block the process while the disk works.
+
+    The file behaves as ``open()``'s in every other respect too, where eventlet's GreenPipe
+    does not: ``truncate(size)`` leaves the position where it was and returns the new size
+    (eventlet moves the position to ``size`` and returns None).
     """
     duplicate = None
     if not isinstance(name, (int, str, bytes, os.PathLike)):

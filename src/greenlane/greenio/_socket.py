@@ -168,21 +168,37 @@ class GreenSocket(SocketTimeouts):
       ``close()`` keeps the stdlib rule that the descriptor is released only once every
       ``makefile()`` object is closed too.
     * Wrapping an existing socket keeps a positive timeout and otherwise takes
-      ``socket.getdefaulttimeout()``, as eventlet does; the ``set_nonblocking`` keyword is gone
-      (the real socket is always non-blocking).
+      ``socket.getdefaulttimeout()``, as eventlet does. eventlet's ``set_nonblocking=False``
+      keyword (leave the descriptor's mode alone) is accepted and ignored: the real socket is
+      always made non-blocking, since a blocking one would stall every green thread.
+    * A connection reset raises from ``recv``, ``recv_into`` and ``recvfrom*`` as in the
+      stdlib (``ConnectionResetError``; ``OSError`` for ENOTCONN, ESHUTDOWN): eventlet's
+      GreenSocket returns ``b""``/0 for those errnos (its ``SOCKET_CLOSED``), which makes a
+      reset look like the peer's orderly close.
+    * ``recv(0)``, and ``recv_into`` with an empty buffer, do what the interpreter's own
+      sockets do, whatever the timeout: on CPython they return at once (``b""``, 0); PyPy's
+      wait until the socket is readable, as eventlet's GreenSocket does everywhere (raising
+      ``socket.timeout`` if it stays idle).
     * ``sendall`` and ``sendfile`` apply the timeout to the whole call (stdlib semantics since
       3.5), other calls to each operation; ``sendfile`` uses ``os.sendfile``.
     * ``recv_into_nowait``, ``send_nowait`` and ``wait_and_retry`` expose the two halves of
       every call (greenlane's WSGI server uses them to arm its deadlines only when it waits).
     * Not a subclass of ``socket.socket`` (neither is eventlet's); under monkey patching
       ``socket.SocketType`` is this class, not ``_socket.socket``.
+    * Instances take new attributes, as eventlet's do and the stdlib's do not: tests replace
+      a method on one socket (``sock.send = ...``, ``mock.patch.object(sock, "recv")``). The
+      internal halves (``send_nowait``, ``recv_into_nowait``) and ``sendall`` do not go
+      through a replaced ``send``/``recv``.
     """
 
-    __slots__ = ("__weakref__", "_accept", "_closed", "_fileno", "_io_refs", "_recv",
+    # __dict__ only for the attributes users add (see above); every attribute of the class's
+    # own is a slot, so the dict is never created otherwise.
+    __slots__ = ("__dict__", "__weakref__", "_accept", "_closed", "_fileno", "_io_refs", "_recv",
                  "_timeout", "_wrapped", "act_non_blocking", "fd", "recv_into_nowait",
                  "send_nowait")
 
     fd: socket.socket
+    _wrapped: bool
     recv_into_nowait: Callable[..., int]
     """``recv_into(buffer, nbytes=0, flags=0)`` of the real socket: never waits.
 
@@ -193,7 +209,8 @@ class GreenSocket(SocketTimeouts):
     """``send(data, flags=0)`` of the real socket: never waits (``BlockingIOError`` if full)."""
 
     def __init__(self, family: Any = -1, type: int = -1, proto: int = -1,
-                 fileno: Optional[int] = None) -> None:
+                 fileno: Optional[int] = None, *, set_nonblocking: bool = True) -> None:
+        # set_nonblocking: eventlet's keyword, ignored (see the class docstring).
         if isinstance(family, int):
             if fileno is None:
                 # Created non-blocking: saves the ioctl that settimeout(0) would make. A
