@@ -11,4 +11,21 @@ the stdlib classes, green only once ``threading`` is patched (see docs/patching.
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 __all__: list[str] = []
+
+
+def __getattr__(name: str) -> ModuleType:
+    # As in eventlet, where importing the server happens to import them, the green modules are
+    # attributes of the package: ``import eventlet.green`` then ``eventlet.green.socket``
+    # (Flask-SocketIO's ``socketio.run()`` does exactly that). Imported on first use.
+    if name.startswith("_"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise  # the submodule exists; something it imports is missing
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
