@@ -21,7 +21,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
-	$(PY) -m ruff check src tests benchmarks examples
+	$(PY) -m ruff check src tests benchmarks examples tools compat
 	$(PY) -m mypy
 
 # The same suite on another interpreter, in its own venv (.venv-cpython312, .venv-pypy39, ...):
