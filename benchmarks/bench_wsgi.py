@@ -1,4 +1,4 @@
-"""WSGI servers under ``wrk``: greenlane.wsgi vs eventlet.wsgi vs gevent.pywsgi vs bjoern.
+"""WSGI servers under ``wrk``: greenlane.wsgi vs eventlet.wsgi, gevent.pywsgi, granian, bjoern.
 
 Each server runs in its own process pinned to core 0; ``wrk -t1`` runs pinned to core 1, over
 loopback. All servers of one app run at once (idle ones cost nothing) so every round visits
@@ -21,10 +21,19 @@ less than 85% of its core is repeated (``--retries``) and the best of all sample
     .venv/bin/python benchmarks/bench_wsgi.py                    # default, about 4-5 minutes
     .venv/bin/python benchmarks/bench_wsgi.py --duration 10 --rounds 3
     .venv/bin/python benchmarks/bench_wsgi.py --servers greenlane,eventlet --only hello
+    .venv/bin/python benchmarks/bench_wsgi.py --baseline /tmp/head --only flask   # A/B
+
+``--baseline DIR`` adds a server "baseline": greenlane imported from ``DIR/src`` (an export of
+another revision, e.g. ``git archive HEAD src | tar -x -C /tmp/head``), measured in the same
+run as the working tree's, for before/after ratios on this noisy shared machine.
 
 gevent.pywsgi gets TCP_NODELAY on each accepted socket: without it, it writes headers and body
 separately and every kept-alive response waits ~40 ms for a delayed ACK (Nagle), which would
 measure the kernel's timer, not gevent. eventlet and greenlane run with their defaults.
+
+granian (Rust HTTP, the application on Python threads) runs one worker process, as the
+``granian`` command starts it with ``--workers 1`` and its other defaults, access log off; the
+worker is a child of the pinned process, so it is pinned too and its CPU time is counted.
 """
 
 from __future__ import annotations
@@ -45,7 +54,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 import _harness
 from _harness import NA, Report, Row, Target
 
-SERVERS = ["greenlane", "eventlet", "gevent", "bjoern"]
+SERVERS = ["greenlane", "eventlet", "gevent", "granian", "bjoern"]
 HELLO = b"Hello, World!"
 SLEEP_SECONDS = 0.05
 IO_CONNECTIONS = 1000
@@ -86,6 +95,17 @@ def make_flask_app() -> Any:
     return app
 
 
+def make_blocking_sleep_app() -> Callable[..., List[bytes]]:
+    """The I/O-bound app for thread-based servers (granian): a blocking sleep."""
+    return make_sleep_app(time.sleep)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _ready(port: int) -> None:
     print(f"READY {port}", flush=True)
 
@@ -94,14 +114,15 @@ def serve(server: str, app_name: str) -> int:
     """Child process: run ``server`` with ``app_name`` on an ephemeral loopback port, forever."""
     _harness.quiet_warnings()
     _harness.raise_nofile_limit()
-    if server in ("greenlane", "eventlet"):
+    if server in ("greenlane", "baseline", "eventlet"):
+        module = "greenlane" if server == "baseline" else server
         try:
-            mod = importlib.import_module(server)
-            wsgi_server = importlib.import_module(f"{server}.wsgi").server
+            mod = importlib.import_module(module)
+            wsgi_server = importlib.import_module(f"{module}.wsgi").server
             app = _pick_app(app_name, mod.sleep)
             sock = mod.listen(("127.0.0.1", 0), backlog=4096)
         except (ImportError, AttributeError) as exc:
-            if server == "greenlane" and _harness.is_missing_greenlane(exc):
+            if module == "greenlane" and _harness.is_missing_greenlane(exc):
                 print("NA", flush=True)
                 return 3
             raise
@@ -123,6 +144,22 @@ def serve(server: str, app_name: str) -> int:
         wsgi_server.init_socket()
         _ready(wsgi_server.server_port)
         wsgi_server.serve_forever()
+    elif server == "granian":
+        try:
+            import granian  # noqa: F401
+        except ImportError:
+            print("NA", flush=True)
+            return 3
+        port = _free_port()
+        _ready(port)
+        target = {"hello": "bench_wsgi:hello_app", "flask": "bench_wsgi:make_flask_app",
+                  "sleep": "bench_wsgi:make_blocking_sleep_app"}[app_name]
+        argv = [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "1",
+                "--host", "127.0.0.1", "--port", str(port), "--no-ws", "--log-level", "warning",
+                "--backlog", "4096", "--working-dir", os.path.dirname(os.path.abspath(__file__))]
+        if app_name != "hello":
+            argv.append("--factory")
+        os.execv(sys.executable, [*argv, target])
     elif server == "bjoern":
         import bjoern
 
@@ -152,14 +189,21 @@ def _pick_app(app_name: str, sleep: Callable[[float], None]) -> Any:
 class ServerProcess:
     """A server child pinned to SERVER_CPU; ``port`` is None when it is not available."""
 
-    def __init__(self, server: str, app_name: str) -> None:
+    def __init__(self, server: str, app_name: str, baseline: Optional[str] = None) -> None:
         self.server = server
         self.port: Optional[int] = None
         self.status = ""
         argv = _harness.pinned(SERVER_CPU, [sys.executable, os.path.abspath(__file__),
                                             "--serve", server, "--app", app_name])
+        env = None
+        if server == "baseline":
+            if not baseline:
+                raise SystemExit("the baseline server needs --baseline DIR")
+            env = dict(os.environ)
+            src = os.path.join(os.path.abspath(baseline), "src")
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
+                                     text=True, env=env)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
         if line.startswith("READY "):
@@ -174,17 +218,31 @@ class ServerProcess:
             sys.stderr.write(f"--- {server} failed to start:\n{err[-2000:]}\n")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the server process has used so far."""
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        """User + system CPU time the server process and its children have used so far."""
+        total = 0
+        for pid in _process_tree(self.proc.pid):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / CLOCK_TICKS
 
     def rss_kib(self) -> int:
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
+        """Resident memory of the server process and its children."""
+        total = None
+        for pid in _process_tree(self.proc.pid):
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    for line in f:
+                        if line.startswith("VmRSS:"):
+                            total = (total or 0) + int(line.split()[1])
+            except OSError:
+                continue
+        if total is None:
+            raise RuntimeError("no VmRSS")
+        return total
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -194,6 +252,18 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def _process_tree(pid: int) -> List[int]:
+    """``pid`` and its descendants (granian serves from a child process)."""
+    pids = [pid]
+    for parent in pids:
+        try:
+            with open(f"/proc/{parent}/task/{parent}/children") as f:
+                pids.extend(int(child) for child in f.read().split())
+        except OSError:
+            pass
+    return pids
 
 
 def _http_get(port: int, timeout: float = 5.0) -> bytes:
@@ -343,7 +413,7 @@ def build_rows(idle_n: int) -> Dict[str, Row]:
         Row("hello Connection: close c=50", "req/s"),
         Row("hello Connection: close c=50 p99", "ms", higher_is_better=False),
         Row("hello Connection: close c=50 server CPU", "us/req", higher_is_better=False),
-        Row("Flask hello c=50", "req/s", target=Target(vs_eventlet=1.8)),
+        Row("Flask hello c=50", "req/s", target=Target(vs_eventlet=2.0)),
         Row("Flask hello c=50 p99", "ms", higher_is_better=False),
         Row("Flask hello c=50 server CPU", "us/req", higher_is_better=False),
         Row(f"I/O-bound (50 ms sleep) c={IO_CONNECTIONS}", "req/s",
@@ -371,10 +441,11 @@ def _row_names(sc: Scenario) -> tuple[str, Optional[str], str, str]:
 
 
 def run_load(servers: List[str], scenarios: List[Scenario], rows: Dict[str, Row],
-             rounds: int, duration: float, errors: List[str], retries: int = 2) -> None:
+             rounds: int, duration: float, errors: List[str], retries: int = 2,
+             baseline: Optional[str] = None) -> None:
     for app in dict.fromkeys(sc.app for sc in scenarios):
         app_scenarios = [sc for sc in scenarios if sc.app == app]
-        procs = {name: ServerProcess(name, app) for name in servers}
+        procs = {name: ServerProcess(name, app, baseline) for name in servers}
         try:
             for name, proc in procs.items():
                 if proc.port is None:
@@ -419,9 +490,10 @@ def run_load(servers: List[str], scenarios: List[Scenario], rows: Dict[str, Row]
                 proc.stop()
 
 
-def run_idle(servers: List[str], count: int, row: Row, notes: List[str]) -> None:
+def run_idle(servers: List[str], count: int, row: Row, notes: List[str],
+             baseline: Optional[str] = None) -> None:
     for name in servers:
-        proc = ServerProcess(name, "hello")
+        proc = ServerProcess(name, "hello", baseline)
         try:
             if proc.port is None:
                 row.add_sample(name, proc.status)
@@ -453,6 +525,8 @@ def _versions(servers: List[str]) -> Dict[str, str]:
 
     found = {}
     for name in servers:
+        if name == "baseline":
+            continue
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -489,6 +563,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated servers")
     parser.add_argument("--only", default="",
                         help="comma-separated apps to run: hello,flask,sleep,idle")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="also run greenlane from DIR/src as server 'baseline' (A/B runs)")
     parser.add_argument("--json", help="also write the results here (run_all.py reads it)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--app", default="hello", help=argparse.SUPPRESS)
@@ -503,6 +579,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.idle + 100 > limit:
         sys.exit(f"open-files limit is {limit}: too low for --idle {args.idle}")
     servers = [s for s in args.servers.split(",") if s]
+    if args.baseline and "baseline" not in servers:
+        servers.insert(1, "baseline")
     only = set(filter(None, args.only.split(","))) or {"hello", "flask", "sleep", "idle"}
     rows = build_rows(args.idle)
     scenarios = [sc for sc in SCENARIOS if sc.app in only]
@@ -517,10 +595,11 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     errors: List[str] = []
     idle_notes: List[str] = []
-    run_load(servers, scenarios, rows, args.rounds, args.duration, errors, args.retries)
+    run_load(servers, scenarios, rows, args.rounds, args.duration, errors, args.retries,
+             args.baseline)
     if "idle" in only and args.idle:
         run_idle(servers, args.idle, rows[f"idle keep-alive x{args.idle:,}: RSS per connection"],
-                 idle_notes)
+                 idle_notes, args.baseline)
 
     report.notes.append(
         f"wrk -t1 -d{args.duration:g}s --latency --timeout 10s, best of {args.rounds} rounds "
@@ -532,6 +611,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         "server got from the other processes on this shared machine. A CPU-bound run in which "
         f"the server got less than {MIN_CPU_SHARE:.0%} of its core is run again (up to "
         f"{args.retries} times).")
+    for other in ("granian", "baseline"):
+        if other in servers:
+            ratios = [f"{row.name} {row.values['greenlane'] / row.values[other]:.2f}"
+                      for row in report.rows if row.unit == "req/s"
+                      and isinstance(row.values.get("greenlane"), float)
+                      and isinstance(row.values.get(other), float) and row.values[other] > 0]
+            if ratios:
+                report.notes.append(f"greenlane/{other} req/s: " + "; ".join(ratios) + ".")
     if idle_notes:
         report.notes.append("Idle connections: " + "; ".join(idle_notes) + ".")
     if errors:

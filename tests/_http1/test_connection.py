@@ -210,3 +210,21 @@ def test_missing_transition_is_a_local_protocol_error() -> None:
     with pytest.raises(LocalProtocolError, match="our state is DONE"):
         transition(OUR_TRANSITIONS, "our", DONE, "response")
     assert transition(THEIR_TRANSITIONS, "their", DONE, "next-cycle") is IDLE
+
+
+def test_next_cycle_if_done_only_when_start_next_cycle_would_succeed() -> None:
+    conn, _ = connection_with(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nab")
+    conn.send_response(200, "OK", [("Content-Length", "0")])
+    conn.send_eom()
+    assert conn.next_cycle_if_done() is False  # body not fully received: nothing changed
+    assert (conn.their_state, conn.our_state) == (SEND_BODY, DONE)
+    conn.receive_data(b"c" + GET)
+    assert conn.read_body() == b"abc"
+    assert conn.next_cycle_if_done() is True
+    assert (conn.their_state, conn.our_state) == (IDLE, IDLE) and conn.request is None
+    assert type(conn.next_event()) is Request  # the pipelined one
+    assert conn.next_cycle_if_done() is False  # no response sent yet
+    conn.send_response(200, "OK", [("Content-Length", "0"), ("Connection", "close")])
+    conn.send_eom()
+    assert conn.next_cycle_if_done() is False  # must close
+    assert conn.our_state is MUST_CLOSE

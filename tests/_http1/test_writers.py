@@ -136,6 +136,38 @@ def test_htab_and_obs_text_values_are_allowed() -> None:
     head, *_ = encode_response_head(200, "OK", [("X-A", "a\tb \u00e9"), ("Content-Length", "0")],
                                     request(), False)
     assert "X-A: a\tb \u00e9\r\n".encode("latin-1") in head
+    # Not str.isprintable() (the fast check), but valid obs-text: the exact check accepts them.
+    for value in ("\u00a0", "\u0085", "\u00ad", "x\u00a0y"):
+        head, *_ = encode_response_head(200, "OK", [("X-B", value)], request(), False)
+        assert f"X-B: {value}\r\n".encode("latin-1") in head
+
+
+class _LyingStr(str):
+    def isprintable(self) -> bool:
+        return True
+
+    def isdigit(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("name", ["X-A", "Content-Length", "Connection"])
+def test_a_str_subclass_cannot_skip_the_value_checks(name: str) -> None:
+    with pytest.raises(LocalProtocolError):
+        encode_response_head(200, "OK", [(name, _LyingStr("1\r\nSet-Cookie: evil"))],
+                             request(), False)
+    head, *_ = encode_response_head(200, "OK", [("X-A", _LyingStr("fine"))], request(), False)
+    assert b"X-A: fine\r\n" in head
+
+
+def test_a_name_is_checked_whatever_came_before() -> None:
+    # The name memo only ever holds names proved to be tokens.
+    for _ in range(2):
+        with pytest.raises(LocalProtocolError):
+            encode_response_head(200, "OK", [("X A", "v")], request(), False)
+        with pytest.raises(LocalProtocolError):
+            encode_response_head(200, "OK", [(["X-A"], "v")], request(), False)  # type: ignore[list-item]
+        head, *_ = encode_response_head(200, "OK", [("X-A", "v")], request(), False)
+        assert b"X-A: v\r\n" in head
 
 
 @pytest.mark.parametrize(("status", "reason"), [(99, "x"), (1000, "x"), ("200", "OK"),

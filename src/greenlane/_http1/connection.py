@@ -493,6 +493,26 @@ class ServerConnection:
         yet, and ``our_must_close`` becomes True (e.g. server shutting down, request limit)."""
         self._must_close = True
 
+    def next_cycle_if_done(self) -> bool:
+        """Start the next cycle if ``start_next_cycle()`` is allowed now; say whether it was.
+
+        The keep-alive check and the reset in one call, for the server's loop after each
+        response: True when the request body was received in full, the response was sent in
+        full and the connection may be kept (the next request is then parsed from what is
+        buffered); False, changing nothing, otherwise.
+        """
+        if self._their_state is not DONE or self._our_state is not DONE or self._must_close:
+            return False
+        self._their_state = IDLE
+        self._our_state = IDLE
+        self._request = None
+        self._body_reader = None
+        self._eom_pending = False
+        self._body_started = False
+        self._sent_continue = False
+        self._head_reader.reset()
+        return True
+
     def start_next_cycle(self) -> None:
         """Reset for the next request once this cycle is complete on both sides.
 

@@ -27,9 +27,9 @@ from __future__ import annotations
 import functools
 import re
 import time
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .abnf import CTL_AND_CR, TOKEN
+from .abnf import CONTENT_LENGTH_MAX_DIGITS, CTL_AND_CR, TOKEN
 from .errors import LocalProtocolError
 from .events import Request
 from .headers import parse_content_length, split_list
@@ -67,8 +67,6 @@ _REASON_MATCH = re.compile(r"[\t \x21-\x7e\x80-\xff]*").fullmatch
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-_OWNED_FIELDS = frozenset(["content-length", "transfer-encoding", "connection", "date"])
 
 
 def format_date_time(timestamp: float) -> str:
@@ -109,9 +107,39 @@ def status_line(status: int, reason: str) -> str:
     return f"HTTP/1.1 {status} {reason}\r\n"
 
 
-@functools.lru_cache(maxsize=1024, typed=True)
+# What encode_response_head does with a field, by name (see _field_kind).
+_PLAIN = 0
+_CONTENT_LENGTH = 1
+_TRANSFER_ENCODING = 2
+_CONNECTION = 3
+_DATE = 4
+_KIND_BY_LOWER_NAME = {"content-length": _CONTENT_LENGTH,
+                       "transfer-encoding": _TRANSFER_ENCODING,
+                       "connection": _CONNECTION, "date": _DATE}
+
+# A memo of _field_kind: field name (as the application spells it) -> kind, for names already
+# proved to be tokens. Applications send the same few names on every response, so one dict
+# lookup replaces the token regex, lower() and a set lookup per field. Bounded: names past the
+# limit are checked every time, so an application inventing names cannot grow it.
+_FIELD_KINDS: Dict[str, int] = {}
+_MAX_FIELD_KINDS = 1024
+
+# A memo of status_line for the common case (int status, str reason): one dict lookup.
+_STATUS_LINES: Dict[Tuple[int, str], str] = {}
+_MAX_STATUS_LINES = 256
+
+def _field_kind(name: str) -> int:
+    # The slow path of the name check: validates, classifies and memoises.
+    if type(name) is not str or _TOKEN_MATCH(name) is None:
+        raise LocalProtocolError(f"invalid header name {name!r}")
+    kind = _KIND_BY_LOWER_NAME.get(name.lower(), _PLAIN)
+    if len(_FIELD_KINDS) < _MAX_FIELD_KINDS:
+        _FIELD_KINDS[name] = kind
+    return kind
+
+
 def _field_name_lower(name: str) -> str:
-    # Memoised: applications send the same few names on every response.
+    # Validates a field name (a token) for the heads encoded without framing decisions.
     if type(name) is not str or _TOKEN_MATCH(name) is None:
         raise LocalProtocolError(f"invalid header name {name!r}")
     return name.lower()
@@ -160,39 +188,66 @@ def encode_response_head(
     Raises:
         LocalProtocolError: see the module docstring.
     """
-    parts = [status_line(status, reason)]
+    # This runs for every response: names are classified through a memo, and a value is only
+    # looked at with str.isprintable(), which is False for every control character (CR, LF,
+    # NUL, DEL, ... but also HTAB and a few valid obs-text characters): only a head with such
+    # a value pays for the exact check of the encoded bytes (_check_head).
+    line = None
+    if type(status) is int and type(reason) is str:
+        line = _STATUS_LINES.get((status, reason))
+    if line is None:
+        line = status_line(status, reason)
+        if len(_STATUS_LINES) < _MAX_STATUS_LINES:
+            _STATUS_LINES[status, reason] = line
+    parts = [line]
     n_lines = 2  # the status line and the empty line
     content_length: Optional[int] = None
     connection: Optional[str] = None
     has_date = False
+    plain = True  # every value so far is a str without control characters
+    kinds = _FIELD_KINDS
     for name, value in headers:
-        lname = _field_name_lower(name)
-        if lname in _OWNED_FIELDS:
-            if type(value) is not str:
-                raise LocalProtocolError(f"header value for {name!r} must be str")
-            if lname == "content-length":
-                # The request side's rule, digit cap included (isdigit alone accepts "²").
-                try:
-                    declared = parse_content_length(value)
-                except ValueError as exc:
-                    raise LocalProtocolError(str(exc)) from None
+        try:
+            kind = kinds[name]
+        except (KeyError, TypeError):  # TypeError: an unhashable name
+            kind = _field_kind(name)
+        if type(value) is not str:
+            if not isinstance(value, str):
+                raise LocalProtocolError(f"header value for {name!r} must be str, not "
+                                         f"{type(value).__name__}")
+            value = str.__str__(value)  # an exact str: a subclass cannot override the checks
+        if kind:
+            if kind == _CONTENT_LENGTH:
+                # The request side's rule, digit cap included (isdigit alone accepts "²");
+                # plain digits, the usual value, are checked inline.
+                if value.isdigit() and value.isascii() and len(value) <= CONTENT_LENGTH_MAX_DIGITS:
+                    declared = int(value)
+                else:
+                    try:
+                        declared = parse_content_length(value)
+                    except ValueError as exc:
+                        raise LocalProtocolError(str(exc)) from None
+                    value = value.strip(" \t")
                 if content_length is not None:
                     if declared != content_length:
                         raise LocalProtocolError("conflicting Content-Length values")
                     continue
                 content_length = declared
-                value = value.strip(" \t")
                 if status == 204:
                     continue
-            elif lname == "transfer-encoding":
+            elif kind == _TRANSFER_ENCODING:
                 if value.strip(" \t").lower() != "chunked":
                     raise LocalProtocolError("applications may not set a transfer coding")
                 continue
-            elif lname == "connection":
+            elif kind == _CONNECTION:
+                if plain and not value.isprintable():
+                    plain = False
                 connection = value if connection is None else f"{connection}, {value}"
                 continue
             else:
                 has_date = True
+        if plain and not value.isprintable():
+            plain = False
         parts += (name, ": ", value, "\r\n")
         n_lines += 1
 
@@ -228,6 +283,14 @@ def encode_response_head(
         n_lines += 1
     else:
         parts.append("\r\n")
+    if plain:
+        # Names are tokens, the status line and the fields added here are known to be clean,
+        # and no value has a control character: only non-latin-1 text can still be wrong.
+        try:
+            head = "".join(parts).encode("latin-1")
+        except UnicodeEncodeError as exc:
+            raise LocalProtocolError(f"invalid response head: {exc}") from exc
+        return head, framing, length, close
     return _encode(parts, n_lines), framing, length, close
 
 

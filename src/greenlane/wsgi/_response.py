@@ -91,12 +91,14 @@ class HeaderPolicy:
             (eventlet's ``capitalize_response_headers``, default True).
     """
 
-    __slots__ = ("_names", "_statuses", "capitalize")
+    __slots__ = ("_kinds", "_names", "_statuses", "capitalize")
 
     def __init__(self, capitalize: bool = True) -> None:
         self.capitalize = capitalize
         self._statuses: dict[str, tuple[int, str]] = {}
         self._names: dict[str, tuple[str, int]] = {}
+        # The names of _names that are emitted as given -> their kind: the fast path.
+        self._kinds: dict[str, int] = {}
 
     def status(self, status: Any) -> tuple[int, str]:
         """``"200 OK"`` -> ``(200, "OK")``.
@@ -144,6 +146,8 @@ class HeaderPolicy:
         entry = (out, kind)
         if len(self._names) < _MAX_CACHED:
             self._names[name] = entry
+            if out is name:
+                self._kinds[name] = kind
         return entry
 
     def headers(self, headers: Any) -> tuple[list[tuple[str, str]], bool]:
@@ -160,6 +164,27 @@ class HeaderPolicy:
                 raise TypeError(f"headers must be a list of (name, value) tuples, not "
                                 f"{type(headers).__name__}")
             headers = list(headers)
+        # The common case in one pass without bookkeeping: every name already seen and
+        # emitted as the application spelled it. Anything else takes _headers_slow.
+        kinds = self._kinds
+        has_length = False
+        for name, value in headers:
+            try:
+                kind = kinds[name]
+            except (KeyError, TypeError):
+                return self._headers_slow(headers)
+            if type(value) is not str:
+                raise TypeError(f"header values must be str, not {type(value).__name__}: "
+                                f"{name}: {value!r}")
+            if kind:
+                if kind == _LENGTH:
+                    has_length = True
+                else:
+                    raise ValueError(f"hop-by-hop header {name!r} is not allowed from a WSGI "
+                                     "application (PEP 3333)")
+        return headers, has_length
+
+    def _headers_slow(self, headers: list[Any]) -> tuple[list[tuple[str, str]], bool]:
         names = self._names
         has_length = False
         renamed: Optional[list[tuple[str, str]]] = None
