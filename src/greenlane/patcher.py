@@ -9,7 +9,10 @@ may be dotted to reach a class attribute (``"SSLContext.sslsocket_class"``); the
 in is the green module's object at the same path. ``_GROUPS`` below maps each of eventlet's
 keywords to the green modules that implement it; a green module that does not exist is skipped.
 A green module may also define ``__after_patch__()``, called once after its names are in place,
-for state that is not a name (threads and locks that exist already).
+for state that is not a name (threads and locks that exist already). A green module listed in
+``_WHEN_IMPORTED`` (``greenlane.green.ssl``) is applied when its stdlib module is first
+imported, if that has not happened yet, so that patching does not load OpenSSL for programs
+that never use it.
 
 What patching does not do, and why, is in docs/patching.md: names bound before patching
 (``from socket import socket``) keep the real objects, so patch first; the import machinery
@@ -45,13 +48,14 @@ class _Record:
     ``originals``: stdlib module name -> {dotted attribute: the value patching replaced}.
     ``groups``: the groups patched. ``hooked``: green modules whose ``__after_patch__`` ran.
     ``reported``: objects already warned about. ``copies``: what ``original()`` built.
+    ``deferred``: green modules waiting for their stdlib module's first import.
     The green ``_thread`` keeps its bookkeeping here too: ``thread_count`` (green threads
     started and still running), ``thread_handles`` (their CPython 3.13 handles) and
     ``non_daemon_handles`` (those ``threading._shutdown`` must wait for).
     """
 
-    __slots__ = ("copies", "groups", "hooked", "non_daemon_handles", "originals", "reported",
-                 "thread_count", "thread_handles")
+    __slots__ = ("copies", "deferred", "groups", "hooked", "non_daemon_handles", "originals",
+                 "reported", "thread_count", "thread_handles")
 
     def __init__(self) -> None:
         self.originals: dict[str, dict[str, Any]] = {}
@@ -59,6 +63,8 @@ class _Record:
         self.hooked: set[str] = set()
         self.reported: set[str] = set()
         self.copies: dict[str, types.ModuleType] = {}
+        # stdlib module not imported yet -> the (group, green module) waiting for its import.
+        self.deferred: dict[str, list[tuple[str, str]]] = {}
         self.thread_count = 0
         self.thread_handles: set[Any] = set()
         self.non_daemon_handles: set[Any] = set()
@@ -83,6 +89,15 @@ _GROUPS: dict[str, tuple[str, ...]] = {
 _ORDER = ("thread", "os", "time", "socket", "select", "subprocess", "psycopg", "MySQLdb",
           "builtins")
 _OFF_BY_DEFAULT = ("MySQLdb", "builtins")
+
+# Green modules applied when their stdlib module is first imported, if it is not yet: loading
+# ssl (and OpenSSL) only to patch it would cost more than all the rest of monkey_patch(), and a
+# program that never imports ssl needs no green ssl. green module -> (stdlib module, modules
+# whose original names must be in place while it is imported): ssl's SSLSocket subclasses the
+# socket class it finds in socket, which must be the real one.
+_WHEN_IMPORTED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "greenlane.green.ssl": ("ssl", ("socket",)),
+}
 
 # Green modules written before ``__patches__`` existed: what they patch, until they declare it.
 _UNDECLARED: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
@@ -166,17 +181,6 @@ def monkey_patch(*, all: Optional[bool] = None, os: Optional[bool] = None,
                           RuntimeWarning, stacklevel=2)
 
 
-def _green_modules(group: str) -> list[types.ModuleType]:
-    # The group's green modules that exist; a missing one is skipped (being written), but
-    # one that exists and fails to import is an error worth seeing.
-    found = []
-    for name in _GROUPS[group]:
-        module = _import_if_present(name)
-        if module is not None:
-            found.append(module)
-    return found
-
-
 def _import_if_present(name: str) -> Optional[types.ModuleType]:
     # Not importlib.util.find_spec: importing importlib.util costs more than patching does.
     try:
@@ -199,19 +203,158 @@ def _declared(module: types.ModuleType) -> Iterable[tuple[str, str, tuple[str, .
 
 
 def _patch_group(group: str) -> bool:
-    modules = _green_modules(group)
+    # The group's green modules that exist are all imported, then applied in order (or
+    # deferred); a missing one is skipped (being written), but one that exists and fails to
+    # import is an error worth seeing.
+    modules = []
+    deferred = False
+    for name in _GROUPS[group]:
+        when = _WHEN_IMPORTED.get(name)
+        if when is not None and when[0] not in sys.modules:
+            _defer(when[0], group, name)
+            deferred = True
+            continue
+        green = _import_if_present(name)
+        if green is not None:
+            modules.append(green)
     for green in modules:
-        for entry_group, target_name, names in _declared(green):
-            if entry_group == group:
-                _apply(green, target_name, names)
-        # Right after its own names: green.thread must give the import machinery back the
-        # real _thread before the next module's names trigger any import.
-        hook = getattr(green, "__after_patch__", None)
-        if hook is not None and green.__name__ not in _saved.hooked:
-            _saved.hooked.add(green.__name__)
-            hook()
+        _patch_module(group, green)
     _saved.groups.add(group)
-    return bool(modules)
+    return deferred or bool(modules)
+
+
+def _patch_module(group: str, green: types.ModuleType) -> None:
+    for entry_group, target_name, names in _declared(green):
+        if entry_group == group:
+            _apply(green, target_name, names)
+    # Right after its own names: green.thread must give the import machinery back the real
+    # _thread before the next module's names trigger any import.
+    hook = getattr(green, "__after_patch__", None)
+    if hook is not None and green.__name__ not in _saved.hooked:
+        _saved.hooked.add(green.__name__)
+        hook()
+
+
+def _defer(trigger: str, group: str, green_name: str) -> None:
+    waiting = _saved.deferred.setdefault(trigger, [])
+    if (group, green_name) not in waiting:
+        waiting.append((group, green_name))
+    if not any(isinstance(finder, _PatchOnImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _PatchOnImport())
+
+
+def _waits(fullname: str) -> bool:
+    # Whether a deferred patch waits for the import of ``fullname``: a stdlib module that
+    # green modules wait for, or one of those green modules.
+    return fullname in _saved.deferred or any(
+        green == fullname for waiting in _saved.deferred.values() for _, green in waiting)
+
+
+def _imported(name: str) -> None:
+    # ``name`` has just been executed, a stdlib module (ssl) or a green module that waited
+    # for one. The green module is applied once both are loaded: after ssl when ssl came
+    # first, after the green module when the green module's own import brought ssl in
+    # (it is still executing when ssl is done).
+    for group, green_name in list(_saved.deferred.get(name, ())):
+        green = sys.modules.get(green_name)
+        if green is None:
+            _import_if_present(green_name)  # comes back here as a green module
+        elif not getattr(getattr(green, "__spec__", None), "_initializing", False):
+            _apply_deferred(name, group, green)
+    for trigger, waiting in list(_saved.deferred.items()):
+        for group, green_name in list(waiting):
+            if green_name == name and trigger in sys.modules:
+                _apply_deferred(trigger, group, sys.modules[name])
+
+
+def _apply_deferred(trigger: str, group: str, green: types.ModuleType) -> None:
+    waiting = _saved.deferred.get(trigger, [])
+    if (group, green.__name__) not in waiting:
+        return
+    _patch_module(group, green)
+    waiting.remove((group, green.__name__))
+    if not waiting:
+        del _saved.deferred[trigger]
+    if not _saved.deferred:
+        for finder in [f for f in sys.meta_path if isinstance(f, _PatchOnImport)]:
+            sys.meta_path.remove(finder)
+
+
+class _ThenPatch:
+    """A module loader: the real one, then the deferred patches waiting for that module.
+
+    A plain class, not an ``importlib.abc.Loader``: importing ``importlib.abc`` would cost
+    more than the import it defers. Anything but ``create_module``/``exec_module`` goes to
+    the real loader.
+    """
+
+    def __init__(self, loader: Any, name: str) -> None:
+        self._loader = loader
+        self._name = name
+
+    def create_module(self, spec: Any) -> Optional[types.ModuleType]:
+        module: Optional[types.ModuleType] = self._loader.create_module(spec)
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        # The module keeps the real loader (for inspect, importlib.resources and reload).
+        module.__loader__ = self._loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        needs = {dep for _, green in _saved.deferred.get(self._name, ())
+                 for dep in _WHEN_IMPORTED[green][1]}
+        with _unpatched(needs):
+            self._loader.exec_module(module)
+        _imported(self._name)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
+
+
+class _unpatched:
+    """Context manager: the saved originals back in the named stdlib modules meanwhile.
+
+    Only while a deferred module executes its body, which does not switch green threads, so
+    no green thread sees the originals; a real thread creating a socket meanwhile gets a real
+    one, which is what real threads should use anyway.
+    """
+
+    def __init__(self, modnames: Iterable[str]) -> None:
+        self.modnames = [name for name in modnames if name in _saved.originals]
+        self.green: list[tuple[Any, str, Any]] = []
+
+    def __enter__(self) -> None:
+        for name in self.modnames:
+            module = sys.modules[name]
+            for attr, value in _saved.originals[name].items():
+                self.green.append((module, attr, _get(module, attr)))
+                _set(module, attr, value)
+
+    def __exit__(self, *exc: Any) -> None:
+        for module, attr, value in reversed(self.green):
+            _set(module, attr, value)
+        self.green.clear()
+
+
+class _PatchOnImport:
+    """On ``sys.meta_path`` while green modules wait for their stdlib module's first import
+    (``_WHEN_IMPORTED``): gives that module, and those green modules, the spec the other
+    finders give, with a loader that patches once the module is executed; leaves
+    ``sys.meta_path`` when nothing waits."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        """The other finders' spec for a module that a deferred patch waits for, else None."""
+        if not _waits(fullname):
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _ThenPatch(spec.loader, fullname)  # type: ignore[assignment]
+                return spec
+        return None
 
 
 def _apply(green: types.ModuleType, target_name: str, names: Iterable[str]) -> None:
@@ -243,10 +386,11 @@ def is_monkey_patched(module: Any) -> bool:
     """True if ``monkey_patch`` patched ``module``.
 
     ``module`` is a group name (``"thread"``, ``"socket"``), a stdlib module name
-    (``"threading"``, ``"_thread"``) or the module itself.
+    (``"threading"``, ``"_thread"``) or the module itself. A module that patching waits for
+    (``ssl``, patched when first imported) counts as patched.
     """
     name = module if isinstance(module, str) else getattr(module, "__name__", "")
-    return name in _saved.groups or name in _saved.originals
+    return name in _saved.groups or name in _saved.originals or name in _saved.deferred
 
 
 # ----------------------------------------------------------------------------- original()
@@ -277,6 +421,8 @@ def original(modname: str) -> types.ModuleType:
     namespace with the module's attributes and the saved originals put back. Copies are cached
     and registered in ``sys.modules`` as ``__original_module_<name>`` (eventlet's name).
     """
+    if modname in _saved.deferred:
+        importlib.import_module(modname)  # patched as it is imported: now it has originals
     if modname not in _saved.originals:
         return importlib.import_module(modname)
     cached = _saved.copies.get(modname)

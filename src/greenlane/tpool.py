@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import atexit
 import contextvars
-import copy
 import os
 import warnings
 from collections import deque
@@ -517,10 +516,16 @@ class Proxy:
     def __setitem__(self, key: Any, value: Any) -> None:
         proxy_call(self._autowrap, self._obj.__setitem__, key, value)
 
+    # copy is imported here, not at the top: only copy.copy() and copy.deepcopy() call these,
+    # so it is loaded by then, and monkey_patch() (which imports this module) need not load it.
     def __copy__(self) -> Any:
+        import copy
+
         return proxy_call(self._autowrap, copy.copy, self._obj)
 
     def __deepcopy__(self, memo: Optional[dict[int, Any]] = None) -> Any:
+        import copy
+
         return proxy_call(self._autowrap, copy.deepcopy, self._obj, memo)
 
     def __next__(self) -> Any:

@@ -66,12 +66,20 @@ def test_eventlet_names_are_the_greenlane_module_objects() -> None:
 
 def test_from_import_of_a_submodule_not_imported_yet() -> None:
     greenlane.compat.install()
-    sys.modules.pop("greenlane.dagpool", None)
-    greenlane.__dict__.pop("dagpool", None)
-    from eventlet import dagpool
+    # Put the original module back afterwards: other tests hold its classes
+    # (pickling looks them up by module name and checks identity).
+    saved = sys.modules.pop("greenlane.dagpool", None)
+    saved_attr = greenlane.__dict__.pop("dagpool", None)
+    try:
+        from eventlet import dagpool
 
-    assert dagpool is sys.modules["greenlane.dagpool"]
-    assert dagpool.DAGPool.__module__ == "greenlane.dagpool"
+        assert dagpool is sys.modules["greenlane.dagpool"]
+        assert dagpool.DAGPool.__module__ == "greenlane.dagpool"
+    finally:
+        if saved is not None:
+            sys.modules["greenlane.dagpool"] = saved
+        if saved_attr is not None:
+            greenlane.dagpool = saved_attr  # type: ignore[attr-defined]
 
 
 def test_missing_module_names_both_sides() -> None:

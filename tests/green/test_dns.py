@@ -9,6 +9,7 @@ the pool waits (and times out), while one that does not returns at once.
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any, Callable
@@ -150,3 +151,23 @@ def test_patch_declaration() -> None:
     assert set(names) == set(_dns.__all__)
     for name in names:
         assert callable(getattr(_dns, name)) and hasattr(socket, name)
+
+
+def test_getnameinfo_refuses_a_non_tuple_in_the_calling_thread(busy_pool: None) -> None:
+    # CPython's testRefCountGetNameInfo: the TypeError comes at once (the busy pool is not
+    # waited for) and is the stdlib's, and handling it keeps no extra reference to the
+    # argument (an error raised in the pool would, through its traceback's frames).
+    name = "".join(["not", "-a-tuple"])
+    with pytest.raises(TypeError) as expected:
+        socket.getnameinfo(name, 0)  # type: ignore[arg-type]
+    refcount = getattr(sys, "getrefcount", None)  # CPython only
+    before = refcount(name) if refcount is not None else 0
+    try:
+        with Timeout(0.05):
+            _dns.getnameinfo(name, 0)  # type: ignore[arg-type]
+    except TypeError as exc:
+        assert exc.args == expected.value.args
+        if refcount is not None:
+            assert refcount(name) == before
+    else:
+        pytest.fail("getnameinfo accepted a string as sockaddr")

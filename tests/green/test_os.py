@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os as stdos
 import time
 
@@ -76,6 +77,26 @@ def test_write_to_a_full_nonblocking_pipe_waits_then_returns_what_went() -> None
         assert _blocked(gt)
         stdos.read(r, 1 << 20)
         assert gt.wait() == 4  # like os.write: what the pipe took
+    finally:
+        stdos.close(r)
+        stdos.close(w)
+
+
+def test_the_wrong_end_of_a_blocking_pipe_fails_at_once() -> None:
+    # CPython's test_signal.test_wakeup_write_error writes to a pipe's read end to get
+    # EBADF: waiting for it to become writable first would wait for ever.
+    r, w = stdos.pipe()
+    try:
+        for call, args in ((os.write, (r, b"x")), (os.read, (w, 1))):
+            gt = spawn(call, *args)
+            for _ in range(3):
+                sleep(0)
+            assert gt.dead, call.__name__
+            with pytest.raises(OSError) as info:
+                gt.wait()
+            assert info.value.errno == errno.EBADF
+        assert stdos.get_blocking(r) and stdos.get_blocking(w)
+        assert os.write(w, b"ok") == 2 and os.read(r, 2) == b"ok"  # the right ends work
     finally:
         stdos.close(r)
         stdos.close(w)

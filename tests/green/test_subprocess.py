@@ -166,6 +166,32 @@ def test_pipes_are_green() -> None:
     assert proc.returncode == 0
 
 
+@pytest.mark.parametrize("how", ["keyword", "positional", "text"])
+def test_a_pipe_handed_to_another_child_is_blocking_there(how: str) -> None:
+    # CPython's test_pipe_cloexec_real_tools: p1.stdout (non-blocking in this process, for
+    # the hub) as p2's stdin. O_NONBLOCK belongs to the open file: shared, p2 would read
+    # EAGAIN before p1 writes. p1 writes late so that p2 always reads first.
+    p1 = subprocess.Popen(["sh", "-c", "sleep 0.3; cat"], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=how == "text")
+    reader = [sys.executable, "-c",
+              "import os, sys; print(os.get_blocking(0)); print(sys.stdin.read().upper())"]
+    if how == "positional":
+        p2 = subprocess.Popen(reader, -1, None, p1.stdout, subprocess.PIPE)
+    else:
+        p2 = subprocess.Popen(reader, stdin=p1.stdout, stdout=subprocess.PIPE)
+    try:
+        assert p1.stdout is not None and p1.stdin is not None
+        assert not os.get_blocking(p1.stdout.fileno())  # ours stays non-blocking
+        p1.stdout.close()  # as the subprocess documentation's pipeline recipe does
+        p1.stdin.write("data\n" if how == "text" else b"data\n")
+        p1.stdin.close()
+        out, _ = p2.communicate(timeout=30)
+        assert out.split() == [b"True", b"DATA"]
+    finally:
+        p1.wait(timeout=30)
+        p2.wait(timeout=30)
+
+
 def test_pipe_construction_follows_the_stdlib() -> None:
     for kwargs in ({"bufsize": 0}, {"bufsize": 1, "text": True}, {"text": True},
                    {"encoding": "latin-1", "errors": "replace"}):

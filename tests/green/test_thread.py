@@ -95,7 +95,140 @@ def test_lock_at_fork_reinit_frees_it() -> None:
     assert not lock.locked() and lock.acquire(False)
 
 
+def test_lock_type_is_callable_only_where_the_c_type_is() -> None:
+    # bpo-43916: before 3.13 only allocate_lock() makes locks; 3.13 made _thread.lock public.
+    c_type = type(real_thread.allocate_lock())
+    assert thread.LockType.__name__ == c_type.__name__ == "lock"
+    try:
+        c_type()
+    except TypeError as exc:
+        with pytest.raises(TypeError) as info:
+            thread.LockType()
+        assert str(info.value) == str(exc) or sys.implementation.name != "cpython"
+        assert "cannot create '_thread.lock' instances" in str(info.value)
+    else:
+        assert isinstance(thread.LockType(), thread.LockType)
+    assert type(thread.allocate_lock()) is thread.LockType
+    assert thread.allocate is thread.allocate_lock
+
+
+def test_lock_type_cannot_be_subclassed_as_the_c_type_cannot() -> None:
+    with pytest.raises(TypeError, match="not an acceptable base type"):
+        class MyLock(thread.LockType):  # type: ignore[misc]
+            pass
+
+
+# ----------------------------------------------------------------------------- taking turns
+@pytest.fixture
+def switch_interval() -> Any:
+    """Set ``sys.setswitchinterval`` for the test (the lock reads it), restored afterwards."""
+    before = sys.getswitchinterval()
+    yield sys.setswitchinterval
+    sys.setswitchinterval(before)
+
+
+def test_a_polling_loop_lets_the_thread_it_waits_for_run(switch_interval: Any) -> None:
+    # lock.acquire(False) in a loop until another green thread releases the lock: with real
+    # threads the GIL lets the other one in; here the lock takes turns.
+    switch_interval(0.001)
+    lock = thread.allocate_lock()
+    lock.acquire()
+
+    def releaser() -> None:
+        lock.release()
+
+    spawn(releaser)
+    deadline = time.monotonic() + 10
+    spins = 0
+    while not lock.acquire(False):
+        spins += 1
+        assert time.monotonic() < deadline, "the releasing green thread never ran"
+    assert spins > 0  # it had to poll: the releaser was only scheduled
+    lock.release()
+
+
+def test_acquires_with_pauses_or_within_the_interval_do_not_switch(switch_interval: Any) -> None:
+    ran: list[int] = []
+    other = spawn(ran.append, 1)
+    switch_interval(10.0)
+    lock = thread.allocate_lock()
+    for _ in range(2000):  # back to back, but far shorter than the interval
+        with lock:
+            pass
+    assert ran == []
+    switch_interval(0.001)
+    lock = thread.allocate_lock()  # the first one's run of acquires is recent
+    for _ in range(3):  # a pause longer than the interval between each
+        for _ in range(40):
+            with lock:
+                pass
+        time.sleep(0.005)  # the real, blocking sleep: no switch
+    assert ran == []
+    other.wait()
+
+
+def test_no_switch_during_an_import(switch_interval: Any, tmp_path: Any) -> None:
+    # Another green thread could import the module half-initialised (module import locks
+    # are real, so reentrant within the OS thread).
+    (tmp_path / "greenlane_spinning_import.py").write_text(
+        "import time\n"
+        "from greenlane.green import thread\n"
+        "lock = thread.allocate_lock()\n"
+        "end = time.monotonic() + 0.05\n"
+        "while time.monotonic() < end:\n"
+        "    with lock:\n"
+        "        pass\n")
+    switch_interval(0.001)
+    ran: list[int] = []
+    other = spawn(ran.append, 1)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import greenlane_spinning_import  # noqa: F401
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("greenlane_spinning_import", None)
+    assert ran == []
+    # The same loop outside an import does let it run.
+    lock = thread.allocate_lock()
+    end = time.monotonic() + 0.05
+    while time.monotonic() < end and not ran:
+        with lock:
+            pass
+    assert ran == [1]
+    other.wait()
+
+
+def test_a_thread_without_a_hub_never_gets_one_from_a_lock(switch_interval: Any) -> None:
+    from greenlane import _originals
+    from greenlane.hubs import _context
+
+    switch_interval(0.001)
+    out: list[Any] = []
+    done = _originals.allocate_lock()
+    done.acquire()
+
+    def plain_thread() -> None:
+        lock = thread.allocate_lock()
+        end = time.monotonic() + 0.03
+        while time.monotonic() < end:
+            with lock:
+                pass
+        out.append(_context.current.hub)
+        done.release()
+
+    _originals.start_new_thread(plain_thread, ())
+    assert done.acquire(timeout=10)
+    assert out == [None]
+
+
 # ----------------------------------------------------------------------------- RLock
+def test_rlock_ignores_arguments_as_the_c_rlock_does() -> None:
+    # CPython 3.13's threading.RLock(*args, **kwargs) warns and passes them on to _CRLock.
+    rlock = thread.RLock(1, 2, a=3)  # type: ignore[call-arg]
+    assert rlock.acquire(False) and rlock._recursion_count() == 1
+    rlock.release()
+
+
 def test_rlock_is_owned_by_the_green_thread() -> None:
     rlock = thread.RLock()
     assert rlock.acquire() and rlock.acquire()
@@ -181,7 +314,15 @@ def test_start_new_thread_checks_arguments() -> None:
 def test_uncaught_exception_goes_to_unraisablehook_and_system_exit_is_quiet(
         monkeypatch: pytest.MonkeyPatch) -> None:
     caught: list[Any] = []
-    monkeypatch.setattr(sys, "unraisablehook", caught.append)
+    second = real_thread.allocate_lock()
+    second.acquire()
+
+    def hook(args: Any) -> None:
+        caught.append(args)
+        if len(caught) == 2:
+            second.release()
+
+    monkeypatch.setattr(sys, "unraisablehook", hook)
 
     def boom() -> None:
         raise KeyError("lost")
@@ -189,16 +330,22 @@ def test_uncaught_exception_goes_to_unraisablehook_and_system_exit_is_quiet(
     def leave() -> None:
         raise SystemExit(3)
 
-    thread.start_new_thread(boom, ())
+    green_ident = thread.start_new_thread(boom, ())
     thread.start_new_thread(leave, ())
     sleep(0)
     sleep(0)
     assert len(caught) == 1 and caught[0].exc_type is KeyError
-    if sys.version_info >= (3, 13):
-        assert caught[0].object is None and repr(boom) in caught[0].err_msg
-    else:
-        assert caught[0].object is boom
-        assert caught[0].err_msg == "Exception ignored in thread started by"
+    # What a real thread of this interpreter reports, its identity aside (PyPy gives it).
+    def real_boom() -> None:
+        boom()
+
+    real_ident = real_thread.start_new_thread(real_boom, ())
+    assert second.acquire(timeout=10)
+    green, real = caught
+    assert real.exc_type is KeyError
+    assert green.err_msg.replace(str(green_ident), "N") == real.err_msg.replace(
+        str(real_ident), "N").replace(repr(real_boom), repr(boom))
+    assert green.object is (None if real.object is None else boom)
 
 
 def test_sentinel_is_released_when_the_green_thread_ends() -> None:

@@ -38,7 +38,7 @@ def test_threads_are_green_and_the_api_works() -> None:
 
         names = []
         def work(n):
-            time.sleep(0.1)                     # green: the five sleeps overlap
+            time.sleep(0.3)                     # green: the five sleeps overlap
             names.append((n, threading.current_thread().name))
         threads = [threading.Thread(target=work, args=(n,), name=f"w{n}") for n in range(5)]
         start = time.monotonic()
@@ -48,7 +48,8 @@ def test_threads_are_green_and_the_api_works() -> None:
         assert len({t.ident for t in threads} | {main.ident}) == 6
         for t in threads:
             t.join()
-        assert time.monotonic() - start < 0.3, time.monotonic() - start
+        # One after the other they would take 1.5 s; the margin is for a loaded machine.
+        assert time.monotonic() - start < 1.0, time.monotonic() - start
         assert sorted(names) == [(n, f"w{n}") for n in range(5)]
         assert not any(t.is_alive() for t in threads) and threading.active_count() == 1
 
@@ -123,6 +124,40 @@ def test_spawned_green_threads_get_dummy_threads_that_go_away() -> None:
     assert out.split() == ["ok"]
 
 
+def test_thread_module_threads_keep_their_dummy_as_foreign_threads_do() -> None:
+    # CPython's test_foreign_thread / test_ident_of_no_threading_threads: up to 3.12 the dummy
+    # of a thread started with _thread stays in threading._active after it ends (3.13 drops
+    # it at the end); a green thread that later gets the same id() gets a dummy of its own.
+    out = _run("""
+        import _thread, gc, sys
+        done = threading.Event()
+        seen = []
+        def f():
+            seen.append(threading.current_thread())
+            done.set()
+        tid = _thread.start_new_thread(f, ())
+        done.wait()
+        greenlane.sleep(0)
+        gc.collect()
+        dummy = seen[0]
+        assert isinstance(dummy, threading._DummyThread) and dummy.ident == tid
+        kept = threading._active.get(tid) is dummy
+        assert kept == (sys.version_info < (3, 13)), (kept, threading._active)
+        threading._active.pop(tid, None)
+        # A green thread whose id() an ended one had (greenlets' ids are reused) finds that
+        # one's dummy listed under its identity: it must get its own.
+        def reused():
+            stale = threading._DummyThread()  # what the ended green thread left behind
+            assert threading._active[threading.get_ident()] is stale
+            mine = threading.current_thread()
+            assert mine is not stale and mine is threading.current_thread()
+            return threading._active[threading.get_ident()] is mine
+        assert greenlane.spawn(reused).wait()
+        print("ok")
+    """)
+    assert out.split() == ["ok"]
+
+
 def test_queue_thread_pool_and_nondaemon_threads_at_exit() -> None:
     out = _run("""
         import queue
@@ -142,12 +177,12 @@ def test_queue_thread_pool_and_nondaemon_threads_at_exit() -> None:
         assert got == list(range(20))
 
         def square(x):
-            time.sleep(0.05)
+            time.sleep(0.25)
             return x * x
         start = time.monotonic()
         with ThreadPoolExecutor(max_workers=8) as pool:
             assert list(pool.map(square, range(8))) == [x * x for x in range(8)]
-        assert time.monotonic() - start < 0.3
+        assert time.monotonic() - start < 1.2  # one after the other: 2 s
 
         # A non-daemon thread outlives the main script: the interpreter waits for it.
         def late():
@@ -157,6 +192,45 @@ def test_queue_thread_pool_and_nondaemon_threads_at_exit() -> None:
         print("main done", flush=True)
     """)
     assert out.split("\n")[:2] == ["main done", "late thread done"]
+
+
+def test_threads_polling_a_queue_let_the_producers_run() -> None:
+    # CPython 3.13's test_queue shutdown tests: readers poll get(block=False) in a loop that
+    # never blocks, until the producers (which never block either) are done. Real threads
+    # rely on the GIL's switch interval; green ones on the lock taking turns.
+    out = _run("""
+        import queue
+        q = queue.Queue()
+        done = threading.Event()
+        got = []
+
+        def reader():
+            while True:
+                try:
+                    got.append(q.get(block=False))
+                except queue.Empty:
+                    if done.is_set() and q.empty():
+                        return
+
+        def writer(base):
+            for i in range(5000):
+                q.put(base + i)
+
+        start = time.monotonic()
+        readers = [threading.Thread(target=reader) for _ in range(3)]
+        writers = [threading.Thread(target=writer, args=(n * 5000,)) for n in range(2)]
+        for t in readers + writers:
+            t.start()
+        for t in writers:
+            t.join()
+        done.set()
+        for t in readers:
+            t.join(timeout=30)
+            assert not t.is_alive()
+        assert sorted(got) == list(range(10000))
+        print("ok", time.monotonic() - start < 20)
+    """)
+    assert out.split() == ["ok", "True"]
 
 
 def test_locks_made_before_patching_are_greened_or_reported() -> None:
@@ -300,3 +374,33 @@ def test_fork_gives_the_child_a_sane_threading_state(where: str) -> None:
         # child exits, so (as with real threads) nothing waits for other threads then.
         assert "child thread done" in lines, out
     assert "parent ok 0" in lines, out
+
+
+def test_changed_internals_are_named_not_failed_on_obscurely() -> None:
+    # A Python release that renames a threading internal greenlane relies on: importing the
+    # green module says which, and on which version; the import-system check warns.
+    out = _run("""
+        import sys, threading, types, warnings
+        name = "_DummyThread"
+        saved = getattr(threading, name)
+        delattr(threading, name)
+        try:
+            import greenlane.green.threading
+        except RuntimeError as exc:
+            assert name in str(exc) and sys.version.split()[0] in str(exc), exc
+        else:
+            raise AssertionError("no error for a missing threading internal")
+        setattr(threading, name, saved)
+        from greenlane.green import thread
+        real_bootstrap = sys.modules["_frozen_importlib"]
+        sys.modules["_frozen_importlib"] = types.ModuleType("_frozen_importlib")
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                thread.__after_patch__()
+        finally:
+            sys.modules["_frozen_importlib"] = real_bootstrap
+        assert any("_frozen_importlib._thread" in str(w.message) for w in caught), caught
+        print("ok")
+    """, prelude="")
+    assert out.split() == ["ok"]

@@ -110,7 +110,21 @@ def gethostbyaddr(ip_address: str) -> tuple[str, list[str], list[str]]:
 
 
 def getnameinfo(sockaddr: tuple[Any, ...], flags: int) -> tuple[str, str]:
-    """``socket.getnameinfo``; in the calling thread when both parts are asked numeric."""
+    """``socket.getnameinfo``; in the calling thread when both parts are asked numeric.
+
+    A ``sockaddr`` that is not a tuple is refused in the calling thread, with the stdlib's own
+    ``TypeError``, and without holding on to it: raised in the pool, the error's traceback
+    would keep the arguments alive for as long as the caller handles it (CPython's
+    ``testRefCountGetNameInfo`` checks that a refused call leaves its argument's reference
+    count alone).
+    """
+    if not isinstance(sockaddr, (tuple, list)):  # PyPy takes a list too
+        # The real function raises the stdlib's TypeError without resolving anything; the
+        # argument is let go first, or this frame, in the error's traceback, would hold it.
+        try:
+            return real.getnameinfo(sockaddr, flags)
+        finally:
+            del sockaddr
     numeric = _NI_NUMERICHOST | _NI_NUMERICSERV
     if _no_hub() or (numeric and flags & numeric == numeric):
         return real.getnameinfo(sockaddr, flags)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import io
 import os as _stdos
+import stat as _stat
 import subprocess as _stdsubprocess
 import types
 from subprocess import *  # noqa: F403
@@ -42,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from greenlane import _originals as real
 from greenlane.green.os import _children
-from greenlane.greenio._pipe import GreenPipe
+from greenlane.greenio._pipe import GreenFileIO, GreenPipe
 from greenlane.hubs import READ, WRITE, Waiter, get_hub, notify_opened
 
 __all__ = list(_stdsubprocess.__all__)
@@ -84,6 +85,33 @@ def _greened(f: Any, writing: bool, bufsize: int) -> Any:
                                  write_through=f.write_through)
     f.close()
     return green
+
+
+def _for_child(value: Any, own: list[int]) -> Any:
+    """``value``, or a blocking descriptor of the same pipe if it is a green (non-blocking)
+    pipe file, opened through ``/proc/self/fd`` and added to ``own`` (Linux; elsewhere the
+    child gets the non-blocking pipe)."""
+    raw = value
+    while not isinstance(raw, GreenFileIO):
+        inner = getattr(raw, "buffer", None) or getattr(raw, "raw", None)
+        if inner is None or inner is raw:
+            return value
+        raw = inner
+    fd = raw.fileno()
+    if _stdos.get_blocking(fd) or not _stat.S_ISFIFO(_stdos.fstat(fd).st_mode):
+        return value
+    access = _stdos.O_RDONLY if raw.readable() else _stdos.O_WRONLY
+    try:
+        # Opened non-blocking, or it would wait for the other end like a named FIFO's open
+        # (for ever if that end is closed; a write end with no reader fails with ENXIO and is
+        # given as it is), then made blocking: that flag is the new open file's alone.
+        new = _stdos.open(f"/proc/self/fd/{fd}",
+                          access | _stdos.O_CLOEXEC | _stdos.O_NONBLOCK)
+    except OSError:
+        return value
+    own.append(new)
+    _stdos.set_blocking(new, True)
+    return new
 
 
 class _Exchange:
@@ -200,7 +228,22 @@ class Popen(_StdPopen):  # type: ignore[no-redef]
 
     def __init__(self, args: Any, bufsize: int = -1, *more: Any, **kwargs: Any) -> None:
         self._green_exchange: Optional[_Exchange] = None
-        super().__init__(args, bufsize, *more, **kwargs)
+        # A green pipe given as the child's stdin, stdout or stderr (another Popen's stdout,
+        # in a pipeline) is non-blocking, and O_NONBLOCK belongs to the open file, which the
+        # child would share: it would read EAGAIN as the end of its input. The child gets a
+        # blocking open file of its own on the same pipe instead.
+        positional = list(more)
+        own: list[int] = []
+        try:
+            for index, name in enumerate(("stdin", "stdout", "stderr"), start=1):
+                if index < len(positional):
+                    positional[index] = _for_child(positional[index], own)
+                elif name in kwargs:
+                    kwargs[name] = _for_child(kwargs[name], own)
+            super().__init__(args, bufsize, *positional, **kwargs)
+        finally:
+            for fd in own:
+                real.close(fd)
         if bufsize is None:
             bufsize = -1
         for name in ("stdin", "stdout", "stderr"):

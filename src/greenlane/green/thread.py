@@ -33,14 +33,15 @@ import _thread as _stdthread
 import signal as _signal
 import sys
 import threading as _stdthreading
-from types import ModuleType, TracebackType
+from types import FrameType, ModuleType, TracebackType
 from typing import Any, Callable, Optional
 
 from greenlet import getcurrent, greenlet
 
 from greenlane import _originals as real
 from greenlane.corolocal import local as _green_local
-from greenlane.hubs import WaitQueue, get_hub
+from greenlane.greenthread import sleep as _green_sleep
+from greenlane.hubs import WaitQueue, _context, get_hub
 from greenlane.lock import Lock as _GreenLock
 from greenlane.patcher import _saved
 
@@ -75,6 +76,39 @@ def get_ident(gr: Optional[greenlet] = None) -> int:
     return id(g)
 
 
+# CPython 3.13 made the lock type callable (``_thread.lock()``); before, only allocate_lock()
+# made locks, and the type refused to be called.
+_CALLABLE_LOCK_TYPE = sys.version_info >= (3, 13)
+_object_new = object.__new__
+_clock = real.monotonic
+_switch_interval = sys.getswitchinterval
+# LockType reads the clock every _SAMPLE acquires: a polling loop makes hundreds per
+# millisecond, so the switch interval (5 ms by default) is still kept to within a few percent.
+_SAMPLE = 32
+
+
+def _let_others_run() -> bool:
+    # LockType's turn-taking: yield once if this green thread may, and say whether it did.
+    hub = _context.current.hub
+    if hub is None or getcurrent() is hub.greenlet or _importing():
+        return False
+    _green_sleep(0)
+    return True
+
+
+def _importing() -> bool:
+    # Whether the import system is on the stack (CPython's and PyPy's frozen importlib): a
+    # switch there would let another green thread import a module half-initialised, since
+    # module import locks are real and so reentrant within the OS thread.
+    frame: Optional[FrameType] = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith("<") and "importlib._bootstrap" in name:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _check_acquire(blocking: bool, timeout: float) -> Optional[float]:
     # The checks and messages of the C lock's acquire(), so code written against it sees the
     # same errors; returns the timeout in greenlane's form (None: wait for ever).
@@ -96,10 +130,36 @@ class LockType(_GreenLock):
     ``locked()``, the context manager, and the old ``acquire_lock``/``release_lock``/
     ``locked_lock`` names. A green thread that waits suspends only itself; waiters are served
     first come, first served (the C lock makes no promise). Unlike ``greenlane.lock.Lock``,
-    ``timeout=None`` is refused, as the C lock refuses it.
+    ``timeout=None`` is refused, as the C lock refuses it. Like the C type (``_thread.lock``,
+    its name here too), it cannot be subclassed, and before CPython 3.13 not called either:
+    ``allocate_lock()`` makes the locks.
+
+    Taking turns: a lock taken over and over without pause (dozens of times or more per
+    ``sys.getswitchinterval()``) for longer than that interval lets the other green threads
+    run once (a ``sleep(0)``) before it is taken again. Real threads get this from the GIL,
+    which switches threads every interval; without it, a green thread that polls (a loop of
+    ``queue.get(block=False)`` waiting for another thread's ``shutdown()``, a
+    ``lock.acquire(False)`` spin) would never let the thread it waits for run. Not from the
+    hub's greenlet, a thread without a hub, or while a module is being imported (another
+    green thread could see it half-initialised).
     """
 
-    __slots__ = ("__weakref__",)
+    __slots__ = ("__weakref__", "_run_last", "_run_start", "_taken")
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Turn-taking: acquires so far, and the run of back-to-back acquires in progress
+        # (when it started, when it was last seen to go on; 0.0: no run yet).
+        self._taken = 0
+        self._run_start = 0.0
+        self._run_last = 0.0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        raise TypeError("type '_thread.lock' is not an acceptable base type")
+
+    if not _CALLABLE_LOCK_TYPE:
+        def __new__(cls, *args: Any, **kwargs: Any) -> LockType:
+            raise TypeError(f"cannot create '{cls.__module__}.{cls.__name__}' instances")
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:  # type: ignore[override]
         """Take the lock, waiting up to ``timeout`` seconds (-1: for ever) if it is held.
@@ -112,12 +172,28 @@ class LockType(_GreenLock):
             OverflowError: a timeout above ``TIMEOUT_MAX``.
         """
         wait = None if timeout == -1 and blocking else _check_acquire(blocking, timeout)
+        # The clock is read once per _SAMPLE acquires: the check costs that much less.
+        taken = self._taken = self._taken + 1
+        if not taken % _SAMPLE:
+            self._take_turns()
         if self.counter > 0:
             self.counter -= 1
             return True
         if wait is not None and wait <= 0:
             return False
         return _GreenLock.acquire(self, True, wait)
+
+    def _take_turns(self) -> None:
+        # Called every _SAMPLE acquires. Samples closer together than the switch interval
+        # extend the run of back-to-back acquires; one that has lasted longer than the
+        # interval lets the other green threads run first.
+        now = _clock()
+        interval = _switch_interval()
+        if now - self._run_last > interval:
+            self._run_start = now
+        elif now - self._run_start > interval and _let_others_run():
+            now = self._run_start = _clock()
+        self._run_last = now
 
     def __enter__(self) -> bool:  # type: ignore[override]
         return self.acquire()
@@ -136,13 +212,39 @@ class LockType(_GreenLock):
         return f"<{state} {kind} object at {id(self):#x}>"
 
 
+LockType.__name__ = LockType.__qualname__ = "lock"  # the C type's name, for reprs and errors
 lock = LockType  # CPython 3.13's name for the type
+_new_lock: Callable[[], LockType]
 
 
-# The class itself, not a function returning an instance: code keeps allocate_lock as a class
-# attribute (``locktype = _thread.allocate_lock``), where a function would become a method.
-allocate_lock = LockType
-allocate = LockType
+class _Allocate:
+    # allocate_lock where the lock type cannot be called (before CPython 3.13). An instance,
+    # not a function: code keeps allocate_lock as a class attribute (``locktype =
+    # _thread.allocate_lock``), where a function would become a method and a builtin does not.
+    __slots__ = ()
+    __name__ = __qualname__ = "allocate_lock"
+    __module__ = "_thread"
+    __doc__ = "Make a new green lock (``threading.Lock`` semantics)."
+
+    def __call__(self) -> LockType:
+        new: LockType = _object_new(LockType)
+        LockType.__init__(new)
+        return new
+
+    def __repr__(self) -> str:
+        return "<greenlane green function _thread.allocate_lock>"
+
+    def __reduce__(self) -> str:
+        return "allocate_lock"
+
+
+if _CALLABLE_LOCK_TYPE:
+    # The type itself, as CPython 3.13's _thread.allocate_lock makes the same objects.
+    allocate_lock: Any = LockType
+    _new_lock = LockType
+else:
+    allocate_lock = _new_lock = _Allocate()
+allocate = allocate_lock
 
 
 class RLock:
@@ -155,8 +257,10 @@ class RLock:
 
     __slots__ = ("__weakref__", "_block", "_count", "_owner")
 
-    def __init__(self) -> None:
-        self._block = LockType()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Arguments are ignored, as the C RLock ignores them (CPython 3.13's threading.RLock
+        # passes them on, with a DeprecationWarning of its own).
+        self._block = _new_lock()
         self._owner: Optional[greenlet] = None
         self._count = 0
 
@@ -352,9 +456,11 @@ class _UnraisableArgs:
 
 def _report_unraisable(exc: BaseException, function: Any) -> None:
     # A real thread's uncaught exception goes to sys.unraisablehook, with the function as the
-    # object up to 3.12 and in the message from 3.13 on.
+    # object up to 3.12 and in the message from 3.13 on; PyPy names the thread too.
     if sys.version_info >= (3, 13):
         err_msg, obj = f"Exception ignored in thread started by {function!r}", None
+    elif sys.implementation.name == "pypy":
+        err_msg, obj = f"Exception ignored in thread {get_ident()} started by ", function
     else:
         err_msg, obj = "Exception ignored in thread started by", function
     hook = getattr(sys, "unraisablehook", None)
@@ -454,7 +560,7 @@ def start_joinable_thread(function: Callable[[], Any], handle: Optional[_ThreadH
 
 def _set_sentinel() -> LockType:
     """threading's "thread state lock" (up to 3.12): released when this green thread ends."""
-    sentinel = LockType()
+    sentinel = _new_lock()
     g = getcurrent()
     if isinstance(g, _GreenThread):
         g.sentinel = sentinel
@@ -514,6 +620,15 @@ def __after_patch__() -> None:
     bootstrap = sys.modules.get("_frozen_importlib")
     if bootstrap is not None and getattr(bootstrap, "_thread", None) is _stdthread:
         bootstrap._thread = _real_thread_module()  # type: ignore[attr-defined]
+    elif bootstrap is None or not hasattr(bootstrap, "_thread"):
+        # A Python whose import system does not reach _thread that way: its module locks may
+        # be green now, and an import made from a hub callback could fail.
+        from greenlane.patcher import _version, report_once
+
+        report_once("importlib._thread", (
+            f"greenlane.monkey_patch(): the import system of {_version()} has no "
+            "_frozen_importlib._thread, so greenlane could not keep its module locks real; "
+            "please report this"))
 
 
 # The patch: names threading looks up in _thread (only those this CPython has), plus the green
@@ -526,8 +641,8 @@ _VERSIONED = ("_set_sentinel", "lock", "start_joinable_thread", "_ThreadHandle",
 # Patched in, these stand for _thread's own objects: they carry its module name, so that
 # introspection (and pickling by reference) finds them under the stdlib name.
 for _obj in (LockType, RLock, _local, _ThreadHandle, get_ident, start_new_thread,
-             start_joinable_thread, allocate_lock, _count, _set_sentinel, _make_thread_handle,
-             _shutdown, interrupt_main):
+             start_joinable_thread, _count, _set_sentinel, _make_thread_handle, _shutdown,
+             interrupt_main):
     _obj.__module__ = "_thread"
 del _obj
 

@@ -40,15 +40,16 @@ from greenlet import getcurrent as _getcurrent
 
 from greenlane import _originals as _real
 from greenlane.green import thread as _green_thread
-from greenlane.green.thread import LockType as Lock
-from greenlane.green.thread import RLock as RLock
 from greenlane.green.thread import (
+    LockType,
     _after_fork_in_child,
+    _GreenThread,
     allocate_lock,
     get_ident,
     start_joinable_thread,
     start_new_thread,
 )
+from greenlane.green.thread import RLock as RLock
 from greenlane.green.thread import _get_main_thread_ident as _get_main_thread_ident
 from greenlane.green.thread import _local as local
 from greenlane.green.thread import _make_thread_handle as _make_thread_handle
@@ -68,7 +69,7 @@ _st: Any = _stdthreading
 # that a release that changes them fails here, with its name, and not in some green thread.
 _COMMON = ("_active", "_active_limbo_lock", "_DummyThread", "_main_thread", "_allocate_lock",
            "_CRLock", "get_ident", "current_thread", "local", "Lock")
-_UP_TO_312 = ("_start_new_thread", "_set_sentinel", "_shutdown_locks")
+_UP_TO_312 = ("_start_new_thread", "_set_sentinel", "_shutdown_locks", "_shutdown_locks_lock")
 _FROM_313 = ("_start_joinable_thread", "_ThreadHandle", "_make_thread_handle",
              "_thread_shutdown", "_get_main_thread_ident", "_LockType")
 _JOINABLE = hasattr(_stdthreading, "_start_joinable_thread")
@@ -86,9 +87,14 @@ def _check_internals() -> None:
 
 _check_internals()
 
+_real_get_ident = _real.get_ident
+
+# threading.Lock: before 3.13 threading's own is _thread.allocate_lock (the type cannot be
+# called), from 3.13 the type itself; green.thread's allocate_lock is each, in the same way.
+Lock = allocate_lock
 _allocate_lock = allocate_lock
 _CRLock = RLock
-_LockType = Lock
+_LockType = LockType
 _start_new_thread = start_new_thread
 _start_joinable_thread = start_joinable_thread
 _thread_shutdown = _green_thread._shutdown
@@ -102,20 +108,25 @@ def current_thread() -> Any:
     Threads started by ``threading`` and the main thread are found in ``threading._active``.
     Any other green thread (``greenlane.spawn``, ``_thread.start_new_thread``, the hub) gets a
     dummy thread on first use, as a foreign thread does: daemonic, not joinable, listed by
-    ``enumerate()`` until its greenlet is gone (it is kept on the greenlet itself).
+    ``enumerate()``. A green thread started by ``_thread.start_new_thread`` keeps it listed
+    after it ends, as CPython up to 3.12 keeps a foreign thread's; any other green thread's is
+    forgotten once its greenlet is gone (they come and go far more often than threads).
     """
-    try:
-        return _st._active[get_ident()]
-    except KeyError:
-        pass
     g = _getcurrent()
+    parent = g.parent
+    thread = _st._active.get(_real_get_ident() if parent is None else id(g))
+    if thread is not None and (parent is None or not isinstance(thread, _st._DummyThread)
+                               or thread is getattr(g, "_greenlane_thread", None)):
+        return thread
+    # Not listed, or listed under an identity that an ended green thread had (a greenlet's
+    # id() is reused at once): a dummy of our own.
     dummy: Any = getattr(g, "_greenlane_thread", None)
-    if dummy is None:
+    if dummy is None or thread is not None:
         dummy = _st._DummyThread()
         g._greenlane_thread = dummy
-        # Forget it once the greenlet is collected (CPython up to 3.12 never forgets dummies;
-        # green threads come and go far more often than foreign threads).
-        dummy._greenlane_gone = _weakref.ref(g, _forget_dummy(dummy.ident, _weakref.ref(dummy)))
+        if _JOINABLE or not isinstance(g, _GreenThread):
+            dummy._greenlane_gone = _weakref.ref(
+                g, _forget_dummy(dummy.ident, _weakref.ref(dummy)))
     return dummy
 
 
@@ -182,7 +193,7 @@ def _green_main_thread() -> None:
             main._handle = _make_thread_handle(main.ident)
         return
     tstate = getattr(main, "_tstate_lock", None)
-    if tstate is not None and not isinstance(tstate, Lock) and tstate.locked():
+    if tstate is not None and not isinstance(tstate, LockType) and tstate.locked():
         green = Lock()
         green.acquire()
         main._tstate_lock = green
@@ -229,7 +240,7 @@ def _green_logging() -> None:
 def _green_futures() -> None:
     futures: Any = _sys.modules.get("concurrent.futures.thread")
     lock = getattr(futures, "_global_shutdown_lock", None)
-    if lock is None or isinstance(lock, Lock):
+    if lock is None or isinstance(lock, LockType):
         return
     # submit() holds it while a new worker thread starts (a green wait): it must be green.
     if _free(lock):
