@@ -21,11 +21,18 @@ with the stdlib's own code. What patching also does, once:
 ``current_thread()`` in a green thread that ``threading`` did not start (``greenlane.spawn``)
 returns a dummy thread kept on the greenlet itself, not in ``threading._active``, so such green
 threads leave no trace in ``threading.enumerate()`` (eventlet lists them; real threads behave
-as here). Imported without patching, this module offers the green ``Lock``, ``RLock``,
-``local``, ``get_ident`` and ``current_thread``; its ``Thread``, ``Condition``, ``Event``,
-``Semaphore``, ``Barrier`` and ``Timer`` are the stdlib's, which are green only once
-``threading`` is patched (use ``greenlane.spawn``, ``greenlane.event`` and
-``greenlane.semaphore`` otherwise).
+as here).
+
+Imported without patching, this module is green as well: ``Lock``, ``RLock``, ``local``,
+``get_ident`` and ``current_thread`` are green.thread's, and ``Thread``, ``Timer``,
+``Condition``, ``Event``, ``Semaphore``, ``BoundedSemaphore`` and ``Barrier`` are subclasses
+of the stdlib's classes running the stdlib's own method code against this module's green
+names (python-engineio and Flask-SocketIO wait on ``eventlet.green.threading.Event`` without
+patching).
+
+Differences from eventlet: eventlet builds this module as a second, private copy of
+``threading``; here ``threading``'s registry of threads is shared, so a green ``Thread`` is
+listed by ``threading.enumerate()`` while it runs.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from __future__ import annotations
 import os as _os
 import sys as _sys
 import threading as _stdthreading
+import types as _types
 import weakref as _weakref
 from typing import Any, Optional
 
@@ -141,6 +149,63 @@ def _forget_dummy(ident: Any, dummy_ref: Any) -> Any:
 
 
 current_thread.__module__ = "threading"  # it stands for threading's (see green.thread)
+
+
+# ------------------------------------------------------------------- classes green unpatched
+# threading's classes find Lock, Condition, Event, _allocate_lock, _start_new_thread, ... as
+# globals of the threading module at call time. The classes below are subclasses whose methods
+# are the very same code objects, bound to this module's globals instead, where those names
+# are the green ones: green without patching, with the stdlib's behaviour (and its fixes) on
+# every version, and ``isinstance(x, threading.Event)`` still true. Nothing is re-imported:
+# the globals that are not overridden here are threading's own objects (its registry of
+# threads, its excepthook).
+def _rebound(value: Any, class_cells: list[Any]) -> Any:
+    if isinstance(value, _types.FunctionType):
+        closure = value.__closure__
+        if "__class__" in value.__code__.co_freevars:
+            # Zero-argument super() names the class through this cell: it must name the green
+            # class, or super() would skip to the stdlib's base (3.13's BoundedSemaphore).
+            cells = list(closure or ())
+            cells[value.__code__.co_freevars.index("__class__")] = cell = _types.CellType()
+            class_cells.append(cell)
+            closure = tuple(cells)
+        function = _types.FunctionType(value.__code__, globals(), value.__name__,
+                                       value.__defaults__, closure)
+        function.__kwdefaults__ = value.__kwdefaults__
+        function.__qualname__ = value.__qualname__
+        function.__doc__ = value.__doc__
+        function.__dict__.update(value.__dict__)
+        return function
+    if isinstance(value, (classmethod, staticmethod)):
+        return type(value)(_rebound(value.__func__, class_cells))
+    if isinstance(value, property):
+        return property(_rebound(value.fget, class_cells), _rebound(value.fset, class_cells),
+                        _rebound(value.fdel, class_cells), value.__doc__)
+    return value
+
+
+def _green_class(cls: Any, *bases: Any) -> Any:
+    class_cells: list[Any] = []
+    namespace = {name: _rebound(value, class_cells) for name, value in vars(cls).items()
+                 if name not in ("__dict__", "__weakref__", "__slots__")
+                 and not isinstance(value, _types.MemberDescriptorType)}
+    namespace["__module__"] = __name__
+    namespace["__doc__"] = (f"threading.{cls.__name__} on green threads, usable without "
+                            f"patching (same code as the stdlib's, see the module docstring).")
+    green = type(cls.__name__, bases or (cls,), namespace)
+    green.__qualname__ = cls.__qualname__
+    for cell in class_cells:
+        cell.cell_contents = green
+    return green
+
+
+Condition: Any = _green_class(_st.Condition)
+Semaphore: Any = _green_class(_st.Semaphore)
+BoundedSemaphore: Any = _green_class(_st.BoundedSemaphore, Semaphore, _st.BoundedSemaphore)
+Event: Any = _green_class(_st.Event)
+Barrier: Any = _green_class(_st.Barrier)
+Thread: Any = _green_class(_st.Thread)
+Timer: Any = _green_class(_st.Timer, Thread, _st.Timer)
 
 _THREADING_NAMES = ("_allocate_lock", "Lock", "_CRLock", "get_ident", "local", "current_thread")
 _VERSIONED = (
