@@ -350,7 +350,9 @@ def select(rlist: Iterable[Any], wlist: Iterable[Any], xlist: Iterable[Any],
             ready = real.select(rl, wl, xl, 0)
             if ready[0] or ready[1] or ready[2]:
                 return ready
-    return [], [], []
+    # A last look when the time is up: what the wait could not see (urgent data without
+    # epoll) is reported then, as the module docstring says.
+    return real.select(rl, wl, xl, 0)
 
 
 # ----------------------------------------------------------------------------- poll
@@ -417,7 +419,8 @@ class _Poll:
                     ready = self._poll.poll(0)
                     if ready:
                         return ready
-            return []
+            # A last look when the time is up (see select()).
+            return self._poll.poll(0)  # type: ignore[no-any-return]
         finally:
             self._busy = False
 
