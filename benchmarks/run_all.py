@@ -1,6 +1,6 @@
 """Run every side-by-side benchmark and (optionally) refresh docs/benchmarks.md.
 
-    .venv/bin/python benchmarks/run_all.py                     # core, io, wsgi; print tables
+    .venv/bin/python benchmarks/run_all.py                     # all of SCRIPTS; print tables
     .venv/bin/python benchmarks/run_all.py --write-docs        # ... and update the doc
     .venv/bin/python benchmarks/run_all.py --only core --write-docs -- --rounds 5
 
@@ -34,6 +34,7 @@ SCRIPTS = {
     "ws": "bench_ws.py",
     "blocking": "bench_blocking.py",
     "gunicorn": "bench_gunicorn.py",
+    "pg": "bench_pg.py",
 }
 TITLES = {
     "core": "Core primitives",
@@ -42,6 +43,7 @@ TITLES = {
     "ws": "WebSocket servers",
     "blocking": "Blocking calls under patching (tpool, subprocess, DNS)",
     "gunicorn": "Gunicorn, one worker",
+    "pg": "PostgreSQL under patching",
 }
 
 OUTLINE = """# Benchmarks
@@ -84,7 +86,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         argv, passthrough = argv[:cut], argv[cut + 1:]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default=",".join(SCRIPTS),
-                        help="comma-separated: core,io,wsgi (default all)")
+                        help=f"comma-separated: {','.join(SCRIPTS)} (default all)")
     parser.add_argument("--write-docs", action="store_true",
                         help="rewrite the matching sections of docs/benchmarks.md")
     parser.add_argument("--doc", default=DOC, help="the Markdown file to update")
