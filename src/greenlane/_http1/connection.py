@@ -503,14 +503,7 @@ class ServerConnection:
         """
         if self._their_state is not DONE or self._our_state is not DONE or self._must_close:
             return False
-        self._their_state = IDLE
-        self._our_state = IDLE
-        self._request = None
-        self._body_reader = None
-        self._eom_pending = False
-        self._body_started = False
-        self._sent_continue = False
-        self._head_reader.reset()
+        self._reset_cycle()
         return True
 
     def start_next_cycle(self) -> None:
@@ -527,6 +520,9 @@ class ServerConnection:
                 f"cannot start a new cycle: their state {self._their_state!r}, "
                 f"our state {self._our_state!r}, must close {self._must_close}"
             )
+        self._reset_cycle()
+
+    def _reset_cycle(self) -> None:
         # THEIR_TRANSITIONS and OUR_TRANSITIONS[DONE, "next-cycle"], without the lookups
         self._their_state = IDLE
         self._our_state = IDLE
