@@ -30,7 +30,6 @@ EVENTLET_TOP_LEVEL = [
 # Deliberately not offered at the top level (deprecated in eventlet, or eventlet-specific).
 NOT_PROVIDED = {"EventletDeprecationWarning", "TimeoutError", "exc_after", "call_after_global"}
 
-# Modules being written concurrently by other engineers: skipped (locally) until importable.
 # Modules the core must always provide: never skipped.
 CORE = ["greenlane.greenthread", "greenlane.event", "greenlane.timeout", "greenlane.hubs",
         "greenlane.hubs.hub", "greenlane.hubs.timer", "greenlane.hubs.epolls",

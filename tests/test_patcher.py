@@ -332,3 +332,195 @@ def test_import_patched_inject_and_patch_function(tmp_path: Path) -> None:
         print("ok")
     """)
     assert out.split() == ["ok"]
+
+
+def test_already_patched_is_eventlet_s_view_of_the_patched_groups() -> None:
+    out = _run("""
+        from greenlane import patcher
+        print(dict(patcher.already_patched))
+        patcher.monkey_patch(socket=True, select=True)
+        print(sorted(patcher.already_patched), patcher.already_patched.get("socket"),
+              patcher.already_patched.get("thread"), len(patcher.already_patched))
+        patcher.monkey_patch(time=True)
+        print(sorted(patcher.already_patched))
+        try:
+            patcher.already_patched["os"] = True
+        except TypeError:
+            print("read-only")
+    """)
+    assert out.splitlines() == ["{}", "['select', 'socket'] True None 2",
+                                "['select', 'socket', 'time']", "read-only"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.parametrize("forker", ["main", "thread"])
+def test_fork_after_patching_gives_the_child_a_fresh_hub_and_sane_threading(forker: str) -> None:
+    # The child keeps only the green thread that forked; it becomes the child's main thread.
+    out = _run(f"""
+        import greenlane
+        greenlane.monkey_patch()
+        import os, sys, threading, time
+        from greenlane.hubs import get_hub
+
+        stop = threading.Event()
+        background = threading.Thread(target=stop.wait, name="background")
+        background.start()
+        parent_hub = get_hub()
+
+        def fork():
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    me = threading.current_thread()
+                    names = sorted(t.name for t in threading.enumerate())
+                    assert me in threading.enumerate() and me is threading.main_thread(), names
+                    assert names == [me.name], names  # the others did not fork
+                    assert get_hub() is not parent_hub
+                    started = time.monotonic()
+                    greenlane.sleep(0.01)
+                    assert time.monotonic() - started >= 0.01
+                    box = []
+                    worker = threading.Thread(target=box.append, args=(1,))
+                    worker.start()
+                    worker.join(5)
+                    assert box == [1]
+                    code = 0
+                except BaseException as exc:
+                    print("child:", repr(exc), file=sys.stderr)
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(code)
+            _, status = os.waitpid(pid, 0)  # green: the background thread keeps running
+            return os.waitstatus_to_exitcode(status)
+
+        if {forker!r} == "main":
+            code = fork()
+        else:
+            result = []
+            forker = threading.Thread(target=lambda: result.append(fork()))
+            forker.start()
+            forker.join()
+            code = result[0]
+        assert background.is_alive() and get_hub() is parent_hub
+        stop.set()
+        background.join(5)
+        print(code, background.is_alive())
+    """)
+    assert out.split() == ["0", "False"]
+
+
+def test_locks_created_before_patching() -> None:
+    # logging's locks are made green; any other real lock in a module's globals is reported,
+    # naming it; locks created after patching are green.
+    out = _run("""
+        import logging, sys, threading, types, warnings
+        handler = logging.StreamHandler()
+        logging.getLogger("early").addHandler(handler)
+        early = types.ModuleType("early_module")
+        early.LOCK = threading.Lock()
+        sys.modules["early_module"] = early
+        from greenlane import patcher
+        from greenlane.green import thread
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            patcher.monkey_patch()
+        print(isinstance(logging._lock, thread.RLock), isinstance(handler.lock, thread.RLock))
+        print([str(w.message).split(" is ")[0] for w in caught
+               if "early_module" in str(w.message)])
+        print(isinstance(threading.Lock(), thread.LockType),
+              isinstance(threading.RLock(), thread.RLock), early.LOCK.__class__.__module__)
+    """)
+    assert out.splitlines() == [
+        "True True",
+        "['greenlane.monkey_patch(): early_module.LOCK']",
+        "True True _thread",
+    ]
+
+
+def test_import_patched_substitutes_in_submodules_and_restores_the_originals(
+        tmp_path: Path) -> None:
+    package = tmp_path / "pkg_with_sub"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("from .sub import which_socket\n")
+    (package / "sub" / "__init__.py").write_text(
+        "import socket\n\ndef which_socket():\n    return socket\n")
+    out = _run(f"""
+        import sys, socket
+        sys.path.insert(0, {str(tmp_path)!r})
+        import greenlane
+        from greenlane.green import socket as green_socket
+        import pkg_with_sub, pkg_with_sub.sub
+        before = dict(sys.modules)
+        patched = greenlane.import_patched("pkg_with_sub")
+        print(patched.which_socket() is green_socket, pkg_with_sub.which_socket() is socket)
+        print(sys.modules["pkg_with_sub"] is pkg_with_sub,
+              sys.modules["pkg_with_sub.sub"] is pkg_with_sub.sub,
+              sys.modules["__patched_module_pkg_with_sub"] is patched)
+        print(pkg_with_sub.sub.which_socket() is socket, socket.socket is not green_socket.socket)
+        # with no substitutes named, every green module stands in (eventlet's defaults)
+        default = greenlane.import_patched("pkg_with_sub.sub")
+        print(default.socket is green_socket, sys.modules["pkg_with_sub.sub"] is pkg_with_sub.sub,
+              pkg_with_sub.sub is before["pkg_with_sub.sub"])
+    """)
+    assert out.split() == ["True"] * 10
+
+
+def test_builtins_group_patches_open_to_tell_the_hub_about_new_descriptors() -> None:
+    out = _run("""
+        import builtins, os, socket
+        import greenlane
+        from greenlane import hubs, patcher
+        real_open = builtins.open
+        patcher.monkey_patch(all=False, builtins=True)
+        print(builtins.open is not real_open, patcher.is_monkey_patched("builtins"),
+              sorted(patcher.already_patched))
+
+        a, b = socket.socketpair()  # real sockets: os is not patched
+        fd = a.fileno()
+
+        def waiter():
+            try:
+                hubs.trampoline(fd, read=True, timeout=5)
+                return "woken"
+            except hubs.IOClosed:
+                return "IOClosed"
+
+        gt = greenlane.spawn(waiter)
+        greenlane.sleep(0)
+        a.detach()
+        os.close(fd)  # behind the hub's back: the waiter's registration is stale
+        with open(os.devnull) as f:
+            print(f.fileno() == fd, gt.wait())
+            with open(f.fileno(), closefd=False) as again:  # not a new descriptor
+                print(again.fileno() == fd)
+        b.close()
+
+        class Holder:  # the builtin is not a descriptor, nor is the green one
+            opener = open
+        with Holder().opener(os.devnull, "rb") as f:
+            print(f.read())
+    """)
+    assert out.splitlines() == ["True True ['builtins']", "True IOClosed", "True", "b''"]
+
+
+def test_select_keeps_poll_and_epoll_but_green() -> None:
+    # eventlet deletes select.poll/epoll and the selectors built on them; here they stay,
+    # cooperative (greenlane.green.select docstring).
+    out = _run("""
+        import greenlane
+        greenlane.monkey_patch()
+        import os, select, selectors
+        from greenlane.green import select as green_select, selectors as green_selectors
+        r, w = os.pipe()
+        poller = select.poll()
+        poller.register(r, select.POLLIN)
+        writer = greenlane.spawn_after(0.05, os.write, w, b"x")
+        events = poller.poll(5000)  # a blocking poll would never let the writer run
+        print(select.poll is green_select.poll, events == [(r, select.POLLIN)])
+        print(selectors.DefaultSelector is green_selectors.DefaultSelector,
+              hasattr(select, "epoll") == hasattr(green_select, "epoll"))
+        writer.wait()
+    """)
+    assert out.split() == ["True"] * 4

@@ -25,9 +25,15 @@ from greenlane.timeout import Timeout
 WAIT = 10.0  # upper bound for real-thread hand-offs that normally take microseconds
 
 
+def _run_script_env() -> dict[str, str]:
+    """The environment for a child interpreter, without the pool size variables."""
+    return {key: value for key, value in os.environ.items()
+            if key not in ("GREENLANE_THREADPOOL_SIZE", "EVENTLET_THREADPOOL_SIZE")}
+
+
 def _run_script(code: str, env: dict[str, str] | None = None,
                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    full_env = dict(os.environ)
+    full_env = _run_script_env()
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
                           text=True, timeout=timeout, env=full_env)
@@ -230,7 +236,7 @@ def test_killall_from_a_worker_is_refused() -> None:
 @pytest.mark.usefixtures("pool_size")
 def test_zero_threads_runs_inline_with_a_warning() -> None:
     tpool.set_num_threads(0)
-    with pytest.warns(RuntimeWarning, match="0 threads"):
+    with pytest.warns(RuntimeWarning, match=r"Zero threads in tpool \(set_num_threads\(0\)\)"):
         assert tpool.execute(threading.get_ident) == threading.get_ident()
 
 
@@ -280,21 +286,85 @@ def test_set_num_threads_rejects_bad_values() -> None:
         tpool.set_num_threads("3")  # type: ignore[arg-type]
 
 
-def test_environment_variable_sets_the_size() -> None:
+_HIGH_WATER = """
+    import sys, threading, time
+    from greenlane import tpool
+    from greenlane.greenpool import GreenPool
+    lock = threading.Lock()
+    running = [0, 0]
+    all_in = threading.Event()
+    def call():
+        with lock:
+            running[0] += 1
+            running[1] = max(running)
+            if running[0] == int(sys.argv[1]):
+                all_in.set()
+        all_in.wait(2)  # each thread stays until the expected number run at once, or 2 s
+        with lock:
+            running[0] -= 1
+    pool = GreenPool(100)
+    for _ in range(60):
+        pool.spawn(tpool.execute, call)
+    pool.waitall()
+    print(running[1])
+"""
+
+
+@pytest.mark.parametrize(("env", "threads"), [
+    ({"GREENLANE_THREADPOOL_SIZE": "30"}, 30),
+    ({"EVENTLET_THREADPOOL_SIZE": "30"}, 30),
+    ({"GREENLANE_THREADPOOL_SIZE": "25", "EVENTLET_THREADPOOL_SIZE": "30"}, 25),
+    ({"GREENLANE_THREADPOOL_SIZE": " ", "EVENTLET_THREADPOOL_SIZE": "30"}, 30),
+])
+def test_environment_variables_set_the_size(env: dict[str, str], threads: int) -> None:
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(_HIGH_WATER), str(threads)],
+                          capture_output=True, text=True, timeout=60,
+                          env={**_run_script_env(), **env})
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout) == threads
+
+
+@pytest.mark.parametrize("variable", ["GREENLANE_THREADPOOL_SIZE", "EVENTLET_THREADPOOL_SIZE"])
+def test_size_zero_from_the_environment_runs_inline_with_one_warning(variable: str) -> None:
     proc = _run_script("""
         import threading, warnings
         from greenlane import tpool
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             assert tpool.execute(threading.get_ident) == threading.get_ident()
-        assert "0 threads" in str(caught[0].message), caught
-        print("ok")
-    """, env={"GREENLANE_THREADPOOL_SIZE": "0"})
+            assert tpool.execute(threading.get_ident) == threading.get_ident()
+        assert len(caught) == 1, caught
+        print(caught[0].category.__name__, caught[0].message)
+    """, env={variable: "0"})
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "ok"
-    proc = _run_script("import greenlane.tpool", env={"GREENLANE_THREADPOOL_SIZE": "many"})
+    assert proc.stdout.startswith("RuntimeWarning Zero threads in tpool")
+    assert f"{variable}=0" in proc.stdout
+
+
+@pytest.mark.parametrize("variable", ["GREENLANE_THREADPOOL_SIZE", "EVENTLET_THREADPOOL_SIZE"])
+def test_negative_size_from_the_environment_fails_each_call_not_the_import(variable: str) -> None:
+    proc = _run_script("""
+        from greenlane import tpool
+        for attempt in (lambda: tpool.execute(print, "ran"), tpool.setup):
+            try:
+                attempt()
+            except ValueError as exc:
+                assert isinstance(exc, AssertionError)
+                print(exc)
+        tpool.set_num_threads(2)  # a valid size set at run time replaces it
+        print(tpool.execute(len, "abc"))
+    """, env={variable: "-1"})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 3 and "ran" not in proc.stdout, proc.stdout
+    assert all(f"negative number of threads ({variable}=-1)" in line for line in lines[:2])
+    assert lines[2] == "3"
+
+
+def test_a_size_that_is_not_a_number_fails_at_import_naming_the_variable() -> None:
+    proc = _run_script("import greenlane.tpool", env={"EVENTLET_THREADPOOL_SIZE": "many"})
     assert proc.returncode != 0
-    assert "GREENLANE_THREADPOOL_SIZE" in proc.stderr and "'many'" in proc.stderr
+    assert "EVENTLET_THREADPOOL_SIZE" in proc.stderr and "'many'" in proc.stderr
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

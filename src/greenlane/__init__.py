@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "StopServe": "greenlane.convenience",
     "wrap_ssl": "greenlane.convenience",
     "monkey_patch": "greenlane.patcher",
+    "import_patched": "greenlane.patcher",
 }
 
 __all__ = [
@@ -80,6 +81,7 @@ __all__ = [
     "StopServe",
     "wrap_ssl",
     "monkey_patch",
+    "import_patched",
 ]
 
 if TYPE_CHECKING:
@@ -96,7 +98,7 @@ if TYPE_CHECKING:
         spawn_after_local,
         spawn_n,
     )
-    from greenlane.patcher import monkey_patch
+    from greenlane.patcher import import_patched, monkey_patch
     from greenlane.queue import Queue
     from greenlane.semaphore import BoundedSemaphore, CappedSemaphore, Semaphore
     from greenlane.timeout import Timeout, is_timeout, with_timeout, wrap_is_timeout

@@ -19,9 +19,12 @@ What patching does not do, and why, is in docs/patching.md: names bound before p
 keeps real locks; objects created before patching (a ``queue.Queue``, a lock held in a module
 of your own) stay real, and locks of that kind are reported once by a ``RuntimeWarning``.
 
-Also here: ``is_monkey_patched``, ``original``, ``import_patched``, ``inject``,
-``patch_function``, and ``python -m greenlane.patcher script.py [args]`` (or ``-m module``),
-which runs a program fully patched. Differences from eventlet: patching never re-imports
+Also here: ``is_monkey_patched`` (and eventlet's ``already_patched``), ``original``,
+``import_patched``, ``inject``, ``patch_function``, and ``python -m greenlane.patcher script.py
+[args]`` (or ``-m module``), which runs a program fully patched. Differences from eventlet:
+``select.poll``/``epoll`` are replaced by green versions, not deleted
+(``greenlane.green.select``); after ``os.fork()`` only the green thread that forked goes on
+in the child; patching never re-imports
 private copies of stdlib modules (only ``original``, ``import_patched`` and ``inject`` make
 copies, because that is what they are for); ``threading`` is patched at the ``_thread`` level
 instead of being re-executed on a green ``_thread``, so the one ``threading`` module there is
@@ -34,10 +37,11 @@ import importlib
 import sys
 import types
 import warnings
+from collections.abc import Iterator, Mapping
 from typing import Any, Callable, Iterable, Optional, TypeVar
 
-__all__ = ["import_patched", "inject", "is_monkey_patched", "monkey_patch", "original",
-           "patch_function", "slurp_properties"]
+__all__ = ["already_patched", "import_patched", "inject", "is_monkey_patched", "monkey_patch",
+           "original", "patch_function", "slurp_properties"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,6 +75,32 @@ class _Record:
 
 
 _saved = _Record()
+
+
+class _AlreadyPatched(Mapping[str, bool]):
+    """eventlet's ``patcher.already_patched``: each group patched so far -> True (read-only).
+
+    A view of the patcher's record, so it never disagrees with ``is_monkey_patched``; eventlet's
+    is a plain dict that its ``monkey_patch`` fills in.
+    """
+
+    def __getitem__(self, group: str) -> bool:
+        if group in _saved.groups:
+            return True
+        raise KeyError(group)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(_saved.groups))
+
+    def __len__(self) -> int:
+        return len(_saved.groups)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+already_patched: Mapping[str, bool] = _AlreadyPatched()
+"""The groups ``monkey_patch`` has patched, as eventlet's dict (group name -> True); read-only."""
 
 # Group (eventlet's keyword) -> the green modules that implement it, in the order applied.
 _GROUPS: dict[str, tuple[str, ...]] = {
@@ -526,8 +556,12 @@ def import_patched(module_name: str, *additional_modules: tuple[str, types.Modul
     keywords; without either, every green module greenlane has stands in for its stdlib module
     (``socket``, ``ssl``, ``threading``, ``time``, ...). While the copy is imported, those are
     what ``sys.modules`` holds; afterwards ``sys.modules`` is restored and ``module_name`` (if
-    it was imported already) is the original module again. The copy is also registered as
-    ``__patched_module_<name>``.
+    it was imported already) is the original module again. The submodules of ``module_name``
+    are imported afresh too, so a package that imports from its own submodules gets patched
+    copies of them (the originals are put back afterwards, unlike eventlet, which left the
+    copies in ``sys.modules``). The copy is registered as ``__patched_module_<name>``. Each
+    call makes a new copy with the substitutes it names (eventlet returns the copy registered
+    by an earlier call, whatever substitutes that one had).
 
     This makes a second copy of the module, as eventlet's does: its classes are distinct from
     the original module's, and modules it imports for the first time while being imported keep
@@ -538,15 +572,30 @@ def import_patched(module_name: str, *additional_modules: tuple[str, types.Modul
 
 def _import_copy(module_name: str, substitutes: list[tuple[str, types.ModuleType]]
                  ) -> types.ModuleType:
-    before = sys.modules.pop(module_name, None)
+    # The module and its submodules are imported afresh, so that a package whose __init__
+    # imports from its submodules (``from .sub import f``) gets patched copies of those too;
+    # the originals are put back afterwards, and the parent package's attribute with them.
+    prefix = module_name + "."
+    before = {name: sys.modules.pop(name) for name in list(sys.modules)
+              if name == module_name or name.startswith(prefix)}
+    parent_name, _, child = module_name.rpartition(".")
+    parent = sys.modules.get(parent_name) if parent_name else None
+    parent_had = parent is not None and child in vars(parent)
+    parent_value = vars(parent).get(child) if parent is not None else None
     try:
         with _swapped(substitutes):
             module = importlib.import_module(module_name)
     finally:
-        if before is None:
-            sys.modules.pop(module_name, None)
-        else:
-            sys.modules[module_name] = before
+        for name in [name for name in sys.modules
+                     if name == module_name or name.startswith(prefix)]:
+            del sys.modules[name]
+        sys.modules.update(before)
+        parent = sys.modules.get(parent_name) if parent_name else None
+        if parent is not None:
+            if parent_had:
+                setattr(parent, child, parent_value)
+            else:
+                vars(parent).pop(child, None)
     sys.modules[f"__patched_module_{module_name}"] = module
     return module
 

@@ -20,8 +20,12 @@ has them warns that the child may deadlock (a ``DeprecationWarning``), as with a
 ``killall()`` before forking ends them.
 
 Settings: ``GREENLANE_THREADPOOL_SIZE`` (default 20, as eventlet) is the most threads the pool
-starts; ``set_num_threads(n)`` changes it at run time. With 0, every call runs inline in the
-caller's thread, blocking it, with a ``RuntimeWarning`` (as eventlet).
+starts; when it is unset or empty, eventlet's ``EVENTLET_THREADPOOL_SIZE`` is read instead.
+``set_num_threads(n)`` changes it at run time. With 0, every call runs inline in the caller's
+thread, blocking it, with a ``RuntimeWarning`` ("Zero threads in tpool", as eventlet). A value
+that is not a whole number fails at import (``ValueError``); a negative one fails each
+``execute()`` and ``setup()`` with an error that is both a ``ValueError`` and the
+``AssertionError`` eventlet raises.
 
 Where it differs from eventlet's ``tpool``:
 
@@ -75,18 +79,27 @@ DEFAULT_SIZE = 20
 _EXIT_GRACE = 1.0
 
 
-def _size_from_environment() -> int:
-    raw = os.environ.get("GREENLANE_THREADPOOL_SIZE", "").strip()
-    if not raw:
-        return DEFAULT_SIZE
-    try:
-        size = int(raw)
-    except ValueError:
-        raise ValueError("GREENLANE_THREADPOOL_SIZE must be a whole number of threads (0 runs "
-                         f"calls inline), got {raw!r}") from None
-    if size < 0:
-        raise ValueError(f"GREENLANE_THREADPOOL_SIZE must not be negative, got {size}")
-    return size
+_SIZE_VARIABLES = ("GREENLANE_THREADPOOL_SIZE", "EVENTLET_THREADPOOL_SIZE")
+
+
+class _NegativeSize(ValueError, AssertionError):
+    """A negative pool size from the environment: a ``ValueError``, and the ``AssertionError``
+    eventlet raises for it (``except AssertionError`` in eventlet code still catches it)."""
+
+
+def _size_from_environment() -> tuple[int, str]:
+    # The size and the variable it came from (named in warnings and errors). A value that is
+    # not a number fails at import, as in eventlet; a negative one fails at the first call.
+    for variable in _SIZE_VARIABLES:
+        raw = os.environ.get(variable, "").strip()
+        if not raw:
+            continue
+        try:
+            return int(raw), variable
+        except ValueError:
+            raise ValueError(f"{variable} must be a whole number of threads (0 runs calls "
+                             f"inline), got {raw!r}") from None
+    return DEFAULT_SIZE, ""
 
 
 class _Call:
@@ -163,7 +176,7 @@ class _Pool:
     """
 
     def __init__(self) -> None:
-        self.size = _size_from_environment()
+        self.size, self.source = _size_from_environment()
         self.warned = False
         self._reset()
 
@@ -183,7 +196,7 @@ class _Pool:
     def submit(self, call: _Call) -> bool:
         """Queue ``call`` for a worker; False if no worker can run it (run it inline then)."""
         with self.lock:
-            if self.closed or self.size == 0:
+            if self.closed or self.size <= 0:
                 return False
             self.calls.append(call)
             if self.idle:
@@ -294,6 +307,7 @@ class _Pool:
     def resize(self, size: int) -> None:
         with self.lock:
             self.size = size
+            self.source = ""
             self.warned = False
             # Idle workers re-check whether they are still needed; surplus ones exit.
             idle, self.idle = self.idle, []
@@ -301,11 +315,16 @@ class _Pool:
                 worker.park.release()
 
     def warn_inline(self) -> None:
+        """Warn once that calls run inline (size 0); raise if the size is negative."""
+        where = f"{self.source}={self.size}" if self.source else f"set_num_threads({self.size})"
+        if self.size < 0:
+            raise _NegativeSize(f"the thread pool cannot have a negative number of threads "
+                                f"({where}); set it to 0 or more")
         if not self.warned:
             self.warned = True
-            warnings.warn("the greenlane thread pool has 0 threads: tpool.execute() runs every "
-                          "call in the calling thread, blocking it (check "
-                          "GREENLANE_THREADPOOL_SIZE or set_num_threads())", RuntimeWarning,
+            warnings.warn(f"Zero threads in tpool ({where}): tpool.execute() runs every call in "
+                          "the calling thread, blocking it (check GREENLANE_THREADPOOL_SIZE, "
+                          "EVENTLET_THREADPOOL_SIZE or set_num_threads())", RuntimeWarning,
                           stacklevel=3)
 
 
@@ -326,6 +345,8 @@ def execute(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
     Raises:
         RuntimeError: called from the hub's own greenlet (a hub callback), which cannot wait.
+        ValueError: the pool size from the environment is negative (also an
+            ``AssertionError``, as eventlet's).
     """
     pool = _pool
     if real.get_ident() in pool.idents:
@@ -337,7 +358,7 @@ def execute(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
                            "callback), which cannot wait: spawn a green thread for it")
     call = _Call(fn, args, kwargs, hub, current)
     if not pool.submit(call):
-        if pool.size == 0:
+        if pool.size <= 0:
             pool.warn_inline()
         return fn(*args, **kwargs)
     try:
@@ -363,8 +384,12 @@ def setup() -> None:
 
     Optional: ``execute`` starts threads as it needs them. Warns (``RuntimeWarning``) when the
     pool size is 0.
+
+    Raises:
+        ValueError: the pool size from the environment is negative (also an
+            ``AssertionError``, as eventlet's).
     """
-    if _pool.size == 0:
+    if _pool.size <= 0:
         _pool.warn_inline()
         return
     _pool.fill()

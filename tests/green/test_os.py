@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import inspect
 import os as stdos
+import pickle
 import time
 
 import pytest
@@ -27,6 +29,58 @@ def test_module_mirrors_the_stdlib() -> None:
     assert {"read", "write", "open", "close", "fdopen", "getpid", "waitpid", "wait"} <= set(
         os.__all__)
     assert os.waitpid is not stdos.waitpid and os.fork is stdos.fork
+
+
+def test_every_name_of_the_stdlib_module_is_there() -> None:
+    # Names outside os.__all__ too: pathlib registers with os.PathLike at import.
+    missing = [name for name in dir(stdos) if not name.startswith("__") and not hasattr(os, name)]
+    assert missing == []
+    assert os.PathLike is stdos.PathLike and os.supports_fd is stdos.supports_fd
+
+
+REPLACED = ("read", "write", "waitpid", "wait", "open", "close", "fdopen")
+
+
+@pytest.mark.parametrize("name", REPLACED)
+def test_replacements_do_not_bind_as_methods(name: str) -> None:
+    # As the builtins they replace: a class attribute holding one stays a plain function.
+    holder = type("Holder", (), {"function": getattr(os, name)})()
+    assert holder.function is getattr(os, name)
+    assert getattr(os, name).__name__ == name
+    assert pickle.loads(pickle.dumps(getattr(os, name))) is getattr(os, name)
+
+
+def test_open_stored_in_a_class_opens_the_file(tmp_path: object) -> None:
+    path = stdos.path.join(str(tmp_path), "data")
+    with open(path, "w") as f:  # the builtin, to make the file
+        f.write("abc")
+
+    class Accessor:  # PyPy's pathlib._NormalAccessor keeps os.open this way
+        open = os.open
+        read = os.read
+        close = os.close
+
+    accessor = Accessor()
+    fd = accessor.open(path, stdos.O_RDONLY)
+    try:
+        assert accessor.read(fd, 10) == b"abc"
+    finally:
+        accessor.close(fd)
+    flags = inspect.signature(os.open).parameters["flags"]
+    assert flags.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+
+
+def test_pathlib_imported_patched_opens_files() -> None:
+    # eventlet's issue 534: import_patched("pathlib") gets this module as os.
+    import greenlane
+
+    pathlib = greenlane.import_patched("pathlib")
+    # 3.13's pathlib is a package; its submodules are patched copies too
+    owner = pathlib if hasattr(pathlib, "os") else pathlib._local
+    assert owner.os is os
+    with pathlib.Path(__file__).open() as f:
+        assert f.readline().startswith('"""greenlane.green.os')
+    assert isinstance(pathlib.Path("x"), stdos.PathLike)
 
 
 @pytest.mark.usefixtures("hub_backend")

@@ -407,3 +407,13 @@ def test_make_thread_handle_for_a_running_thread() -> None:
     handle._set_done()
     waiter.wait()
     assert handle.is_done()
+
+
+def test_lock_is_eventlet_s_name_for_allocate_lock() -> None:
+    lock = thread.Lock()
+    assert isinstance(lock, thread.LockType) and "Lock" in thread.__all__
+    with pytest.raises(RuntimeError, match="release unlocked lock"):
+        lock.release()
+    assert lock.acquire()
+    lock._at_fork_reinit()
+    assert lock.acquire(blocking=False) and not lock.acquire(blocking=False)

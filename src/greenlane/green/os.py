@@ -23,6 +23,12 @@ Every name of the stdlib ``os`` module is here. Replaced (and patched by ``monke
   (``notify_close``), so a reused number never inherits an old registration.
 * ``fdopen`` returns a ``GreenPipe``.
 
+The replacements are plain callable objects, not Python functions: like the builtins of ``os``
+they replace, they stay plain functions when stored as class attributes (PyPy's ``pathlib``
+keeps ``open = os.open`` in a class, where a function would become a method). Every other name
+of ``os``, public or private (``PathLike``, ``supports_fd``, ``_exit``, ...), is the stdlib's own
+object.
+
 Not replaced, on purpose:
 
 * ``fork``: the hub (``greenlane.hubs``) and the thread pool (``greenlane.tpool``) already reset
@@ -44,7 +50,7 @@ import signal as _stdsignal
 import stat as _stat
 import sys
 from os import *  # noqa: F403
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar, cast
 
 from greenlane import _originals as real
 from greenlane import tpool
@@ -53,12 +59,19 @@ from greenlane.greenio._pipe import GreenPipe, green_read, green_write
 from greenlane.greenthread import sleep
 from greenlane.hubs import BaseHub, HubError, WaitQueue, _context, get_hub, trampoline
 
+# Every name of os, including those outside os.__all__ (PathLike, supports_*, st, abc, ...)
+# that code importing this module in place of os (import_patched) expects; the green
+# definitions below replace some.
+globals().update({name: value for name, value in vars(_stdos).items()
+                  if not name.startswith("__") and name not in globals()})
+
 __all__ = sorted(set(_stdos.__all__)
                  | {"close", "fdopen", "open", "read", "wait", "waitpid", "write"})
 
 __patches__ = (("os", "os", ("read", "write", "waitpid", "wait", "open", "close", "fdopen")),)
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 read = green_read
 write = green_write
@@ -375,3 +388,41 @@ def fdopen(fd: int, *args: Any, **kwargs: Any) -> Any:  # type: ignore[no-redef]
     if not isinstance(fd, int):
         raise TypeError(f"fd should be int, not {type(fd).__name__}")
     return GreenPipe(fd, *args, **kwargs)
+
+
+class _PlainFunction:
+    """A green replacement that, like the ``os`` builtin it stands for, is not a descriptor.
+
+    Stored as a class attribute (``open = os.open``) it is returned as it is, never bound as a
+    method. Name, docstring, module and ``__wrapped__`` (so ``inspect.signature``) are the
+    function's.
+    """
+
+    def __init__(self, function: Callable[..., Any], name: str, module: str) -> None:
+        self.__wrapped__ = function
+        self.__name__ = self.__qualname__ = name
+        self.__doc__ = function.__doc__
+        self.__module__ = module  # where pickle finds it by name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.__wrapped__(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<greenlane green function {self.__module__}.{self.__name__}>"
+
+    def __reduce__(self) -> str:
+        return self.__name__
+
+
+def _plain(function: F, name: str, module: str = __name__) -> F:
+    # For other green modules too (green.builtin): ``module`` is the one that holds ``name``.
+    return cast(F, _PlainFunction(function, name, module))
+
+
+read = _plain(green_read, "read")
+write = _plain(green_write, "write")
+waitpid = _plain(waitpid, "waitpid")
+wait = _plain(wait, "wait")
+open = _plain(open, "open")
+close = _plain(close, "close")
+fdopen = _plain(fdopen, "fdopen")

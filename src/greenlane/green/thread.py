@@ -6,7 +6,8 @@ Every name of the stdlib ``_thread`` module is here; these are replaced:
   ``start_joinable_thread`` (CPython 3.13's) does the same with a joinable handle.
 * ``allocate_lock``/``LockType`` make a green lock (``threading.Lock`` semantics: no owner,
   ``acquire(blocking, timeout)``, ``locked()``); ``RLock`` is a green reentrant lock owned by
-  the green thread that took it.
+  the green thread that took it. ``Lock``, eventlet's name (``_thread`` has none), is
+  ``allocate_lock``.
 * ``get_ident`` tells green threads apart: ``id()`` of the current greenlet, except that an OS
   thread's main greenlet keeps the real thread identity (so ``threading.main_thread()`` is
   still found in ``threading._active`` after patching, and real threads are told apart too).
@@ -47,7 +48,7 @@ from greenlane.patcher import _saved
 
 __all__ = sorted(
     {name for name in dir(_stdthread) if not name.startswith("__")}
-    | {"LockType", "RLock", "allocate_lock", "get_ident", "start_new_thread"}
+    | {"Lock", "LockType", "RLock", "allocate_lock", "get_ident", "start_new_thread"}
 )
 
 # Every name of _thread, private ones too (``_excepthook``, ``_is_main_interpreter``, ...), so
@@ -245,6 +246,9 @@ if _CALLABLE_LOCK_TYPE:
 else:
     allocate_lock = _new_lock = _Allocate()
 allocate = allocate_lock
+# eventlet's green _thread offers Lock (its green lock class); _thread itself has no Lock, so
+# it is not patched in.
+Lock = allocate_lock
 
 
 class RLock:
