@@ -417,3 +417,23 @@ def test_lock_is_eventlet_s_name_for_allocate_lock() -> None:
     assert lock.acquire()
     lock._at_fork_reinit()
     assert lock.acquire(blocking=False) and not lock.acquire(blocking=False)
+
+
+def test_rlock_taken_while_the_interpreter_finalizes() -> None:
+    # logging's weakref callback for a collected handler takes the module lock (green once
+    # patched) during interpreter shutdown, when greenlet refuses getcurrent().
+    import subprocess
+    import textwrap
+
+    code = textwrap.dedent("""
+        import greenlane
+        greenlane.monkey_patch()
+        import logging
+        handler = logging.Handler()
+        logging.Logger("x").addHandler(handler)
+        print("ok")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stdout == "ok\n", done.stderr
+    assert done.stderr == ""

@@ -251,6 +251,12 @@ allocate = allocate_lock
 Lock = allocate_lock
 
 
+# The owner of an RLock taken while the interpreter finalizes: greenlet refuses getcurrent()
+# then, yet weakref callbacks still take locks (logging's _removeHandlerRef). Nothing switches
+# green threads any more at that point, so one stand-in owner is exact.
+_FINALIZING: Any = object()
+
+
 class RLock:
     """A green reentrant lock: held by one green thread, which may take it several times.
 
@@ -281,7 +287,10 @@ class RLock:
         Returns:
             True if taken, False if not (non-blocking, or on timeout).
         """
-        me = getcurrent()
+        try:
+            me = getcurrent()
+        except RuntimeError:
+            me = _FINALIZING
         if self._owner is me:
             self._count += 1
             return True
@@ -300,7 +309,11 @@ class RLock:
         Raises:
             RuntimeError: the current green thread does not hold the lock.
         """
-        if self._owner is not getcurrent():
+        try:
+            me = getcurrent()
+        except RuntimeError:
+            me = _FINALIZING
+        if self._owner is not me:
             raise RuntimeError("cannot release un-acquired lock")
         self._count -= 1
         if not self._count:

@@ -213,9 +213,14 @@ _VERSIONED = (
      "_thread_shutdown", "_get_main_thread_ident", "_thread_local_info")
     if _JOINABLE else ("_start_new_thread", "_set_sentinel"))
 
+# threading._PyRLock is the pure-Python RLock, which runs green once patched; it is the
+# green RLock too, so that "the RLock class" means one thing after patching.
+_PY_RLOCK = ("_PyRLock",) if hasattr(_stdthreading, "_PyRLock") else ()
+_PyRLock = RLock
+
 __patches__ = (
     ("thread", "threading",
-     _THREADING_NAMES + _VERSIONED),
+     _THREADING_NAMES + _VERSIONED + _PY_RLOCK),
     # functools.cached_property holds an RLock while computing (3.10 and 3.11).
     *((("thread", "functools", ("RLock",)),)
       if hasattr(_sys.modules.get("functools"), "RLock") else ()),
