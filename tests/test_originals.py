@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent("""
         (selectors, ("DefaultSelector", "SelectSelector", "PollSelector", "EpollSelector")),
         (threading, ("Thread", "Lock", "RLock", "Event", "Condition", "local", "Timer",
                      "get_ident", "current_thread")),
-        (_thread, ("start_new_thread", "get_ident")),
+        (_thread, ("start_new_thread",)),
         (time, ("sleep", "monotonic", "time"))) for name in names if hasattr(m, name)]
 
     def stand_in(*args, **kwargs):
@@ -40,8 +40,9 @@ SCRIPT = textwrap.dedent("""
     for name in ("Thread", "Lock", "RLock", "Event", "Condition", "local", "Timer"):
         setattr(threading, name, StandIn)
     threading.get_ident = threading.current_thread = stand_in
-    # (_thread.allocate_lock stays: the import machinery's own module locks need it.)
-    _thread.start_new_thread = _thread.get_ident = stand_in
+    # (_thread.allocate_lock and _thread.get_ident stay: the import machinery's own module
+    # locks use them, on 3.10 even for a module that is already imported.)
+    _thread.start_new_thread = stand_in
     time.sleep = time.monotonic = time.time = stand_in
 
     for backend in ("epolls", "poll", "selects"):
