@@ -40,8 +40,8 @@ import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable, Iterable, Optional, TypeVar
 
-__all__ = ["already_patched", "import_patched", "inject", "is_monkey_patched", "monkey_patch",
-           "original", "patch_function", "slurp_properties"]
+__all__ = ["after_import", "already_patched", "import_patched", "inject", "is_monkey_patched",
+           "monkey_patch", "original", "patch_function", "slurp_properties"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,13 +53,14 @@ class _Record:
     ``groups``: the groups patched. ``hooked``: green modules whose ``__after_patch__`` ran.
     ``reported``: objects already warned about. ``copies``: what ``original()`` built.
     ``deferred``: green modules waiting for their stdlib module's first import.
+    ``after_import``: callbacks waiting for a module's first import (``after_import()``).
     The green ``_thread`` keeps its bookkeeping here too: ``thread_count`` (green threads
     started and still running), ``thread_handles`` (their CPython 3.13 handles) and
     ``non_daemon_handles`` (those ``threading._shutdown`` must wait for).
     """
 
-    __slots__ = ("copies", "deferred", "groups", "hooked", "non_daemon_handles", "originals",
-                 "reported", "thread_count", "thread_handles")
+    __slots__ = ("after_import", "copies", "deferred", "groups", "hooked", "non_daemon_handles",
+                 "originals", "reported", "thread_count", "thread_handles")
 
     def __init__(self) -> None:
         self.originals: dict[str, dict[str, Any]] = {}
@@ -69,6 +70,7 @@ class _Record:
         self.copies: dict[str, types.ModuleType] = {}
         # stdlib module not imported yet -> the (group, green module) waiting for its import.
         self.deferred: dict[str, list[tuple[str, str]]] = {}
+        self.after_import: dict[str, list[Callable[[], None]]] = {}
         self.thread_count = 0
         self.thread_handles: set[Any] = set()
         self.non_daemon_handles: set[Any] = set()
@@ -269,14 +271,40 @@ def _defer(trigger: str, group: str, green_name: str) -> None:
     waiting = _saved.deferred.setdefault(trigger, [])
     if (group, green_name) not in waiting:
         waiting.append((group, green_name))
+    _watch_imports()
+
+
+def after_import(module_name: str, callback: Callable[[], None]) -> None:
+    """Call ``callback()`` right after ``module_name`` is first imported; now if it is already.
+
+    For patches of optional libraries that cost too much to import only to patch them (the
+    database drivers of ``greenlane.green.psycopg`` use it). The callback runs once, in the
+    importing green thread, after the module's body and before the import returns.
+
+    Differences from eventlet: eventlet has no such hook.
+    """
+    if module_name in sys.modules:
+        callback()
+        return
+    _saved.after_import.setdefault(module_name, []).append(callback)
+    _watch_imports()
+
+
+def _watch_imports() -> None:
     if not any(isinstance(finder, _PatchOnImport) for finder in sys.meta_path):
         sys.meta_path.insert(0, _PatchOnImport())
 
 
+def _unwatch_imports_if_idle() -> None:
+    if not _saved.deferred and not _saved.after_import:
+        for finder in [f for f in sys.meta_path if isinstance(f, _PatchOnImport)]:
+            sys.meta_path.remove(finder)
+
+
 def _waits(fullname: str) -> bool:
-    # Whether a deferred patch waits for the import of ``fullname``: a stdlib module that
-    # green modules wait for, or one of those green modules.
-    return fullname in _saved.deferred or any(
+    # Whether something waits for the import of ``fullname``: a callback, a stdlib module
+    # that green modules wait for, or one of those green modules.
+    return fullname in _saved.deferred or fullname in _saved.after_import or any(
         green == fullname for waiting in _saved.deferred.values() for _, green in waiting)
 
 
@@ -295,6 +323,11 @@ def _imported(name: str) -> None:
         for group, green_name in list(waiting):
             if green_name == name and trigger in sys.modules:
                 _apply_deferred(trigger, group, sys.modules[name])
+    callbacks = _saved.after_import.pop(name, ())
+    if callbacks:
+        _unwatch_imports_if_idle()
+        for callback in callbacks:
+            callback()
 
 
 def _apply_deferred(trigger: str, group: str, green: types.ModuleType) -> None:
@@ -305,9 +338,7 @@ def _apply_deferred(trigger: str, group: str, green: types.ModuleType) -> None:
     waiting.remove((group, green.__name__))
     if not waiting:
         del _saved.deferred[trigger]
-    if not _saved.deferred:
-        for finder in [f for f in sys.meta_path if isinstance(f, _PatchOnImport)]:
-            sys.meta_path.remove(finder)
+    _unwatch_imports_if_idle()
 
 
 class _ThenPatch:
@@ -368,9 +399,9 @@ class _unpatched:
 
 class _PatchOnImport:
     """On ``sys.meta_path`` while green modules wait for their stdlib module's first import
-    (``_WHEN_IMPORTED``): gives that module, and those green modules, the spec the other
-    finders give, with a loader that patches once the module is executed; leaves
-    ``sys.meta_path`` when nothing waits."""
+    (``_WHEN_IMPORTED``) or callbacks for a module's (``after_import``): gives that module,
+    and those green modules, the spec the other finders give, with a loader that patches or
+    calls back once the module is executed; leaves ``sys.meta_path`` when nothing waits."""
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
         """The other finders' spec for a module that a deferred patch waits for, else None."""

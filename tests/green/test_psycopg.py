@@ -5,6 +5,7 @@ The drivers against a real PostgreSQL server: tests/integration/test_postgres.py
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import sys
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from greenlane import patcher
 from greenlane.green import psycopg as green_psycopg
 from greenlane.green import socket as green_socket
 from greenlane.greenthread import sleep, spawn
@@ -44,33 +46,46 @@ def test_module_declares_nothing_by_name() -> None:
 
 def test_after_import_hook_patches_once_imported(probe_package: str,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # What monkey_patch() does for a driver that is installed but not imported yet.
     seen: list[Any] = []
     monkeypatch.setitem(green_psycopg._PATCHERS, probe_package,
                         lambda: seen.append(sys.modules[probe_package].answer()))
-    finder = green_psycopg._AfterImport([probe_package])
-    sys.meta_path.insert(0, finder)
+    assert not patcher._saved.after_import  # the test process is not patched
+    patcher.after_import(probe_package,
+                         functools.partial(green_psycopg._patch_quietly, probe_package))
     try:
         assert seen == []
+        assert any(isinstance(f, patcher._PatchOnImport) for f in sys.meta_path)
         module = importlib.import_module(probe_package)
         assert seen == [42]  # right after the package's own code ran
-        assert finder not in sys.meta_path  # nothing left to wait for
+        # Nothing left to wait for: the finder is gone.
+        assert not any(isinstance(f, patcher._PatchOnImport) for f in sys.meta_path)
         # The module keeps its real loader: resources and source stay reachable.
-        assert not isinstance(module.__loader__, green_psycopg._Then)
+        assert not isinstance(module.__loader__, patcher._ThenPatch)
         assert module.__spec__ is not None
-        assert not isinstance(module.__spec__.loader, green_psycopg._Then)
+        assert not isinstance(module.__spec__.loader, patcher._ThenPatch)
         assert "def answer" in inspect.getsource(module)
         from importlib import resources
 
         assert (resources.files(module) / "data.txt").read_text() == "resource"
+        # Already imported: called at once.
+        patcher.after_import(probe_package, lambda: seen.append("again"))
+        assert seen == [42, "again"]
     finally:
-        if finder in sys.meta_path:
+        patcher._saved.after_import.pop(probe_package, None)
+        for finder in [f for f in sys.meta_path if isinstance(f, patcher._PatchOnImport)]:
             sys.meta_path.remove(finder)
 
 
 def test_after_import_hook_ignores_other_modules(probe_package: str) -> None:
-    finder = green_psycopg._AfterImport(["not_" + probe_package])
-    assert finder.find_spec(probe_package, None) is None
-    assert finder.find_spec("json", None) is None
+    patcher._saved.after_import["not_" + probe_package] = []
+    try:
+        finder = patcher._PatchOnImport()
+        assert finder.find_spec(probe_package, None) is None
+        assert finder.find_spec("json", None) is None
+        assert finder.find_spec("not_" + probe_package, None) is None  # not installed
+    finally:
+        del patcher._saved.after_import["not_" + probe_package]
 
 
 def test_a_driver_that_cannot_be_patched_warns_once(monkeypatch: pytest.MonkeyPatch) -> None:

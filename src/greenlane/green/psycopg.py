@@ -17,13 +17,13 @@ sockets cannot help; but both let the program do the waiting:
   ``copy_from``/``copy_to``/``copy_expert`` and no large objects; use psycopg 3 for those).
 
 ``monkey_patch()`` patches the drivers that are installed, now if already imported, otherwise
-the moment they are imported (a finder on ``sys.meta_path`` runs the patch right after the
-package is loaded and then removes itself), so patching costs nothing for a driver the
-program never uses and imports neither. A driver that is not installed is skipped silently,
-as eventlet does: ``monkey_patch()`` patches everything by default, and an application without
-PostgreSQL must not be told about it. Calling ``patch_psycopg()`` or ``patch_psycopg2()``
-directly raises ``ImportError`` when the driver is missing. If an installed psycopg 3 has no
-seam greenlane knows, ``monkey_patch()`` warns (``RuntimeWarning``) and leaves it blocking.
+the moment they are imported (``greenlane.patcher.after_import``), so patching costs nothing
+for a driver the program never uses and imports neither. A driver that is not installed is
+skipped silently, as eventlet does: ``monkey_patch()`` patches everything by default, and an
+application without PostgreSQL must not be told about it. Calling ``patch_psycopg()`` or
+``patch_psycopg2()`` directly raises ``ImportError`` when the driver is missing. If an
+installed psycopg 3 has no seam greenlane knows, ``monkey_patch()`` warns (``RuntimeWarning``)
+and leaves it blocking.
 
 What stays blocking, because libpq does it in C inside one call: resolving a host *name* when
 connecting (give an IP address, or ``hostaddr``, to avoid it) and ``cancel()`` (which opens a
@@ -40,19 +40,17 @@ here under that name too) and imports it while patching.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import sys
 import warnings
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 from greenlet import getcurrent
 
 from greenlane.hubs import READ, WRITE, get_hub
-
-if TYPE_CHECKING:
-    from importlib.machinery import ModuleSpec
 
 __all__ = ["green_wait_callback", "make_psycopg_green", "patch_psycopg", "patch_psycopg2"]
 
@@ -329,64 +327,6 @@ def _patch_quietly(package: str) -> None:
                       stacklevel=2)
 
 
-class _Then:
-    """A loader that runs the real one, then the patch (everything else is forwarded).
-
-    Plain classes, not ``importlib.abc``'s: importing that module costs more than the rest of
-    ``monkey_patch()``; the import system only calls these methods.
-    """
-
-    def __init__(self, loader: Any, package: str, hook: _AfterImport) -> None:
-        self._loader = loader
-        self._package = package
-        self._hook = hook
-
-    def create_module(self, spec: ModuleSpec) -> Optional[ModuleType]:
-        module: Optional[ModuleType] = self._loader.create_module(spec)
-        return module
-
-    def exec_module(self, module: ModuleType) -> None:
-        # The module keeps the real loader, for importlib.resources, inspect and reloads.
-        module.__loader__ = self._loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self._loader
-        self._loader.exec_module(module)
-        self._hook.imported(self._package)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._loader, name)
-
-
-class _AfterImport:
-    """On ``sys.meta_path`` until the drivers it waits for are imported: patches each one
-    right after its package is loaded, then removes itself."""
-
-    def __init__(self, packages: Sequence[str]) -> None:
-        self._pending = set(packages)
-
-    def find_spec(self, fullname: str, path: Optional[Sequence[str]],
-                  target: Optional[ModuleType] = None) -> Optional[ModuleSpec]:
-        """The spec the other finders give for a pending driver, with a patching loader."""
-        if fullname not in self._pending:
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _Then(spec.loader, fullname, self)  # type: ignore[assignment]
-                return spec
-        return None
-
-    def imported(self, package: str) -> None:
-        """``package`` was loaded: patch it, and leave ``sys.meta_path`` when nothing waits."""
-        self._pending.discard(package)
-        if not self._pending and self in sys.meta_path:
-            sys.meta_path.remove(self)
-        _patch_quietly(package)
-
-
 def _installed(package: str) -> bool:
     try:
         return importlib.util.find_spec(package) is not None
@@ -396,11 +336,8 @@ def _installed(package: str) -> bool:
 
 def __after_patch__() -> None:
     """``monkey_patch(psycopg=True)``: patch the installed drivers now or when imported."""
-    later = []
+    from greenlane.patcher import after_import
+
     for package in _PATCHERS:
-        if package in sys.modules:
-            _patch_quietly(package)
-        elif _installed(package):
-            later.append(package)
-    if later and not any(isinstance(f, _AfterImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _AfterImport(later))
+        if package in sys.modules or _installed(package):
+            after_import(package, functools.partial(_patch_quietly, package))
