@@ -81,11 +81,6 @@ EXPECTED: list[Expect] = [
            "test_no_handshake_block_accept_loop and websocket_new_test's leaks at tearDown)",
            message=_LEAKED_LISTENER),
     *_each([
-        'tests/db_pool_test.py',
-        'tests/patcher_psycopg_test.py',
-    ], 'fail', 'missing',
-        'greenlane.db_pool does not exist yet (issue 10)'),
-    *_each([
         'tests/greenio_test.py::TestGreenSocket::test_skip_nonblocking',
     ], 'fail', 'difference',
         'GreenSocket(sock, set_nonblocking=False) is accepted but the descriptor is still made '
@@ -379,13 +374,6 @@ EXPECTED: list[Expect] = [
         "EVENTLET_HUB=selects is honoured (greenlane.hubs docstring), but the test looks for "
         "'eventlet.hubs.selects.Hub' in the hub's repr, which names greenlane.hubs.selects.Hub "
         '(alias-only failure)'),
-    *_each([
-        'tests/green_select_test.py::test_select_mark_file_as_reopened',
-    ], 'fail', 'missing',
-        'a green select() waits on a private epoll holding its fds (greenlane.green.select '
-        'docstring), so hub.mark_as_reopened/notify_close of one of them (what closing a green '
-        'socket calls) does not wake it with IOClosed as eventlet\'s does: it waits until its '
-        'timeout; for the green.select owner'),
     *_each([
         'tests/greenio_test.py::TestGreenSocket::test_blocking_accept_mark_as_reopened',
         'tests/greenio_test.py::TestGreenSocket::test_nonblocking_accept_mark_as_reopened',
