@@ -39,10 +39,10 @@ Gunicorn settings and what they become:
   accepting, answers the requests in flight with ``Connection: close`` and exits; the master
   starts a new one.
 * ``limit_request_line`` (0: 8190, Gunicorn's cap), ``limit_request_fields``: the server's
-  ``max_request_line`` and ``max_header_count``. ``limit_request_field_size`` bounds the whole
-  header section to ``limit_request_fields * (limit_request_field_size + 2) + 2`` bytes, the
-  bound Gunicorn's parser implies, not each field: a single field longer than the setting but
-  within that total is accepted (greenlane's parser has no per-field limit).
+  ``max_request_line`` and ``max_header_count``. ``limit_request_field_size`` (0: 8190) bounds
+  each field line (``max_header_field_size``; a longer one gets 431, Gunicorn answers 400) and
+  the whole header section to ``limit_request_fields * (limit_request_field_size + 2) + 2``
+  bytes, the bound Gunicorn's parser implies.
 * ``forwarded_allow_ips`` and ``secure_scheme_headers``: from a trusted peer the scheme headers
   decide ``wsgi.url_scheme``, as in Gunicorn. As in Gunicorn, ``REMOTE_ADDR`` stays the peer's
   address unless ``GREENLANE_PROXY_HEADERS=1`` (``raw_env`` or the environment): then
@@ -201,6 +201,7 @@ def _server_limits(cfg: Any) -> dict[str, int]:
         field_size = _GUNICORN_MAX_FIELD_SIZE
     # Each field line is at most field_size bytes plus CRLF; then the empty line.
     return {"max_request_line": line, "max_header_count": fields,
+            "max_header_field_size": field_size,
             "max_header_bytes": fields * (field_size + 2) + 2}
 
 

@@ -516,6 +516,12 @@ def test_request_limits(run: Callable[..., Gunicorn]) -> None:
     # The whole header section is bounded by fields x (field size + 2) + 2 = 212 bytes.
     big = raw_exchange(g.port, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 300 + b"\r\n\r\n")
     assert big.startswith(b"HTTP/1.1 431")
+    # And each field line by the field size (40): 39 bytes pass, 41 do not.
+    for size, status in ((39, b"200"), (41, b"431")):
+        field = b"X-F: " + b"f" * (size - 5)
+        got = raw_exchange(g.port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                           + field + b"\r\n\r\n")
+        assert got.startswith(b"HTTP/1.1 " + status), (size, got[:60])
 
 
 def test_scheme_headers_from_trusted_peers_only(run: Callable[..., Gunicorn]) -> None:

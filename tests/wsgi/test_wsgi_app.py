@@ -237,10 +237,34 @@ def test_write_callable(serve: Any) -> None:
 def test_body_must_be_bytes(serve: Any) -> None:
     def app(environ: dict[str, Any], start_response: StartResponse) -> list[Any]:
         start_response("200 OK", [])
-        return ["text"]
+        return [42]
 
     srv = serve(app, log=RecordingLog())
     assert Client(srv.port).request("/").status == 500
+
+
+@pytest.mark.parametrize("as_list", [True, False])
+def test_latin1_str_body_pieces_are_accepted_as_in_eventlet(serve: Any, as_list: bool) -> None:
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Any:
+        start_response("200 OK", [("Content-Type", "text/plain; charset=latin-1")])
+        pieces = [b"bytes, ", "caf\xe9"]
+        return pieces if as_list else iter(pieces)
+
+    srv = serve(app)
+    assert Client(srv.port).request("/").body == b"bytes, caf\xe9"
+
+
+def test_str_body_piece_beyond_latin1_is_a_clear_500(serve: Any) -> None:
+    def app(environ: dict[str, Any], start_response: StartResponse) -> list[Any]:
+        start_response("200 OK", [])
+        return ["snowman \u2603"]
+
+    log = RecordingLog()
+    srv = serve(app, log=log)
+    assert Client(srv.port).request("/").status == 500
+    srv.stop()
+    errors = "\n".join(m for lv, m in log.lines if lv == "error")
+    assert "latin-1" in errors and "encode it" in errors, log.lines
 
 
 def test_content_length_mismatch_closes_the_connection(serve: Any) -> None:

@@ -21,6 +21,8 @@ def test_ready_connections_run_their_applications_before_their_responses(serve: 
     events: list[str] = []
     entered = threading.Event()
     release = threading.Event()
+    # after_request runs once the response is out, so the client can read it first.
+    recorded = threading.Event()
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         path = environ["PATH_INFO"]
@@ -38,6 +40,8 @@ def test_ready_connections_run_their_applications_before_their_responses(serve: 
                       seconds: float) -> None:
         if environ["PATH_INFO"] != "/gate":
             events.append(f"sent {environ['PATH_INFO']}")
+            if len(events) == 4:
+                recorded.set()
 
     srv = serve(app, after_request=after_request)
     gate = Client(srv.port)
@@ -51,6 +55,7 @@ def test_ready_connections_run_their_applications_before_their_responses(serve: 
         response = client.read_response()
         assert response.status == 200 and response.body == b"ok"
         client.close()
+    assert recorded.wait(TIMEOUT), events
     assert sorted(events[:2]) == ["app /a", "app /b"], events
     assert sorted(events[2:]) == ["sent /a", "sent /b"], events
 

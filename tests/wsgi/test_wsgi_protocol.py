@@ -9,6 +9,8 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from greenlane.wsgi import Server
+
 from ._wsgi_support import TIMEOUT, Client, connect, hello_app
 
 StartResponse = Callable[..., Any]
@@ -388,3 +390,19 @@ def test_requests_with_absolute_and_asterisk_targets(serve: Any) -> None:
     assert c.request("http://example.com").body == b"/?"
     assert c.request("*", method="OPTIONS").body == b"*?"
     c.close()
+
+
+@pytest.mark.parametrize("size, status", [(30, 200), (31, 431)])
+def test_max_header_field_size_bounds_each_field_line(serve: Any, size: int,
+                                                       status: int) -> None:
+    srv = serve(hello_app, max_header_field_size=30)
+    field = "X-Long: " + "v" * (size - len("X-Long: "))
+    client = Client(srv.port)
+    client.send(f"GET / HTTP/1.1\r\nHost: x\r\n{field}\r\n\r\n".encode())
+    assert client.read_response().status == status
+    client.close()
+
+
+def test_max_header_field_size_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_header_field_size"):
+        Server(hello_app, [], max_header_field_size=0)

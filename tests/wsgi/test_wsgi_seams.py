@@ -209,7 +209,8 @@ def test_stop_from_a_signal_handler_wakes_a_hub_blocked_in_its_poller() -> None:
             start_response("200 OK", [])
             return [b"x"]
 
-        srv = Server(app, [greenlane.listen(("127.0.0.1", 0))], log_output=False)
+        srv = Server(app, [greenlane.listen(("127.0.0.1", 0))], log_output=False,
+                     warn_if_root=False)
         signal.signal(signal.SIGUSR1, lambda signo, frame: srv.stop())
         srv.start()
         print("READY", flush=True)
@@ -232,7 +233,8 @@ def test_stop_from_a_signal_handler_wakes_a_hub_blocked_in_its_poller() -> None:
 
 
 def test_stop_before_start_is_honoured_on_start() -> None:
-    srv = Server(hello_app, [greenlane.listen(("127.0.0.1", 0))], log_output=False)
+    srv = Server(hello_app, [greenlane.listen(("127.0.0.1", 0))], log_output=False,
+                     warn_if_root=False)
     srv.stop()
     with greenlane.Timeout(TIMEOUT):
         srv.serve_forever()

@@ -22,6 +22,7 @@ import pytest
 import greenlane
 from greenlane import wsgi
 from greenlane.greenpool import GreenPool
+from greenlane.wsgi._server import warn_running_as_root
 from tests._support import unavailable
 
 from ._wsgi_support import TIMEOUT, Client, RecordingLog, ServerThread, connect, hello_app
@@ -289,14 +290,35 @@ def test_capitalize_response_headers(eventlet_server: Any) -> None:
 # -- root warning --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("uid", [0, 1000])
-def test_loud_warning_when_running_as_root(serve: Any, monkeypatch: pytest.MonkeyPatch,
-                                           uid: int) -> None:
+def test_runtime_warning_once_when_running_as_root(serve: Any, monkeypatch: pytest.MonkeyPatch,
+                                                   uid: int) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: uid)
+    warn_running_as_root.cache_clear()
     log = RecordingLog()
-    srv = serve(hello_app, log=log, log_output=False)
-    srv.stop()
-    warned = [m for lv, m in log.lines if lv == "warning" and "root" in m]
-    assert bool(warned) == (uid == 0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):  # a second server in the same process does not warn again
+            serve(hello_app, log=log, warn_if_root=True).stop()
+    warn_running_as_root.cache_clear()
+    root = [w for w in caught if issubclass(w.category, RuntimeWarning)
+            and "running as root" in str(w.message)]
+    assert len(root) == (1 if uid == 0 else 0)
+    if root:
+        assert "non-root account" in str(root[0].message)
+        assert "--user" in str(root[0].message)
+    # Not in the server's log: eventlet-style logs (and tests comparing them) stay clean.
+    assert not [m for lv, m in log.lines if "root" in m]
+
+
+def test_no_root_warning_when_the_caller_handles_it(serve: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    warn_running_as_root.cache_clear()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        serve(hello_app, warn_if_root=False).stop()
+    warn_running_as_root.cache_clear()
+    assert not [w for w in caught if "running as root" in str(w.message)]
 
 
 # -- capacity and back-pressure ------------------------------------------------------------------

@@ -53,7 +53,18 @@ Differences from ``eventlet.wsgi`` (0.41), all deliberate:
   another class raises TypeError rather than being silently ignored.
 * Stopping: ``Server.stop()``/``shutdown()``, or SIGTERM/SIGINT with ``server()``; there is no
   module-global ``is_accepting``. Idle connections are closed and in-flight requests finish
-  (within ``shutdown_timeout``).
+  (within ``shutdown_timeout``); no request a client sent on an accepted connection is lost
+  (see ``_conn``, "Graceful stop"). Killing the green thread running ``server()`` (as
+  eventlet's tests do) stops at once: listener and connections closed, nothing answered.
+  A server whose last listening socket fails (closed or shut down under it) stops
+  gracefully, as eventlet's did.
+* A ``str`` piece of a response body is sent latin-1 encoded, as in eventlet; one that is not
+  latin-1 fails the response with a ValueError (PEP 3333 wants bytes).
+* When run as root, ``Server`` warns with a ``RuntimeWarning`` (once per process), not in the
+  server log, so request logs stay as in eventlet.
+* ``Expect: 100-continue``: ``100 Continue`` goes out when the application first reads the
+  body, as in eventlet; it is ignored in HTTP/1.0 requests (RFC 9110 §10.1.1), where
+  eventlet answered it.
 * Hijacking for websockets (eventlet/engineio): ``environ["eventlet.input"].get_socket()``
   hands the socket over; the server then writes nothing more on it and does not reuse it.
   ``environ["eventlet.set_idle"]()`` marks a long-lived request that a graceful stop ends

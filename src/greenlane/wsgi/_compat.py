@@ -119,7 +119,8 @@ def server(
         minimum_chunk_size: buffer response pieces up to this size (default: no buffering).
         log_x_forwarded_for: show X-Forwarded-For in the access log's client address.
         custom_pool: an object with ``spawn`` to run connections in (e.g. a GreenPool).
-        keepalive: True, False (one request per connection) or the idle timeout in seconds.
+        keepalive: True, False or 0 (one request per connection) or the idle timeout in
+            seconds.
         log_output: False silences startup and access lines.
         log_format: the access-log format (``DEFAULT_LOG_FORMAT``).
         url_length_limit: longest request line; longer gets 414.
@@ -140,8 +141,9 @@ def server(
         warnings.warn("capitalize_response_headers=False: header names are sent as the "
                       "application spelled them", DeprecationWarning, stacklevel=2)
     if keepalive is not True and keepalive is not False:
-        options.setdefault("idle_timeout", float(keepalive))
-        keepalive = True
+        if keepalive:
+            options.setdefault("idle_timeout", float(keepalive))
+        keepalive = bool(keepalive)  # 0 or None: one request per connection, as in eventlet
     if socket_timeout is not None:
         options.setdefault("body_timeout", socket_timeout)
         options.setdefault("write_timeout", socket_timeout)

@@ -43,10 +43,31 @@ which at that moment is parked in the read or write the deadline guards:
 
 States (``ConnState``): NEW until the first byte, ACTIVE while a request is read or answered,
 IDLE while waiting for the next request, HIJACKED once the application took the socket,
-CLOSED at the end. ``Server.shutdown`` closes NEW and IDLE connections at once, lets ACTIVE
-ones finish their request, and shuts down the sockets of HIJACKED ones. The ``on_state`` hook
-and ``Server.connections()`` see a connection only through :class:`ConnectionInfo`, a
-read-only view.
+CLOSED at the end. The ``on_state`` hook and ``Server.connections()`` see a connection only
+through :class:`ConnectionInfo`, a read-only view.
+
+Graceful stop (``Connection.begin_shutdown``) never loses a request the client has sent, or
+is sending, on a connection the server accepted; every request it answers says
+``Connection: close``:
+
+* NEW (accepted, no byte read yet): the client connected to send a request, which may still
+  be on the wire (a client sends right after its handshake; the server accepts before the
+  bytes arrive). A request already waiting is answered; otherwise the connection has until
+  ``NEW_CONNECTION_GRACE`` seconds after its accept to send its request head, and is closed
+  if it stays silent. A connection accepted but not started yet when the stop begins is
+  treated the same way when it starts. Closing a silent one does not make the stop count as
+  cut short.
+* IDLE: closed at once when no byte is waiting on it; when the next request is already there
+  (in the socket or the parser's buffer), it is answered first.
+* ACTIVE: finishes its request. If its response head had already gone out promising
+  keep-alive, the client may have sent its next request meanwhile: after the response the
+  connection is treated as IDLE (answered if bytes are waiting, else closed).
+* HIJACKED, or marked with ``eventlet.set_idle``: the socket is shut down, so the application
+  holding it sees EOF.
+
+Closing an idle connection while the client starts a request on it is the race every
+keep-alive client must handle (RFC 9112 §9.3.1: retry an idempotent request on a new
+connection); closing only when nothing is waiting keeps it to that window.
 """
 
 from __future__ import annotations
@@ -54,15 +75,20 @@ from __future__ import annotations
 import enum
 import errno
 import os
+import select
 import socket
 import traceback
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
+from greenlane import _originals as real
 from greenlane._http1 import (
+    DONE,
     ERROR,
     NEED_DATA,
+    SEND_BODY,
+    SEND_RESPONSE,
     LocalProtocolError,
     RemoteProtocolError,
     Request,
@@ -81,7 +107,7 @@ if TYPE_CHECKING:
     from greenlane.wsgi._proxy import ProxyPolicy
     from greenlane.wsgi._server import Server, _ListenerInfo
 
-__all__ = ["BodyTimeout", "ConnState", "Connection", "ConnectionInfo"]
+__all__ = ["NEW_CONNECTION_GRACE", "BodyTimeout", "ConnState", "Connection", "ConnectionInfo"]
 
 
 class ConnState(enum.Enum):
@@ -120,9 +146,17 @@ _KIND_BODY = 1
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 256 * 1024
 
+# A graceful stop gives a connection that has not sent a byte yet this long after its accept
+# to send its request head (Go's Server.Shutdown counts a new connection silent for 5 s as
+# idle). A client sends its request right after its TCP (or TLS) handshake, so this only
+# delays a stop when a client connected without sending anything (a speculative preconnect).
+NEW_CONNECTION_GRACE = 5.0
+
 # The most one os.sendfile() call is asked for: the write timeout is re-armed per call, so it
 # bounds the time without progress, as WRITE_SLICE does for send().
 _SENDFILE_SLICE = 1 << 24
+
+_POLLIN = getattr(select, "POLLIN", 1)  # a constant: patching does not replace it
 
 # Errors that only mean the client went away; not worth a log line.
 _GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
@@ -206,6 +240,7 @@ class Connection:
     """
 
     __slots__ = (
+        "_accepted_at",
         "_build_env",
         "_deadline",
         "_deadline_kind",
@@ -252,6 +287,7 @@ class Connection:
         self._deadline = 0.0
         self._deadline_kind = _KIND_ABORT
         self._timer: Optional[Timer] = None
+        self._accepted_at = 0.0  # set when the green thread starts
         self.request_count = 0
         self.peer_closed = False
         self._idle_ok = False
@@ -297,7 +333,7 @@ class Connection:
         except (_Abort, GreenletExit):
             pass
         except OSError as exc:
-            if not _is_gone(exc):
+            if not _is_gone(exc) and self._doomed is None:
                 self.server.log.error(f"connection from {self.remote_addr} failed: {exc!r}")
         except Exception:
             self.server.log.error(f"internal error serving {self.remote_addr}", exc_info=True)
@@ -338,24 +374,84 @@ class Connection:
             raise exc
         kill(g, exc)
 
-    def begin_shutdown(self) -> None:
-        """The server is stopping gracefully: end this connection as soon as it is safe.
+    def close_now(self) -> None:
+        """Close the socket at once, from outside the connection's green thread, without
+        switching (the server's serving green thread was killed): the green thread ends
+        quietly the next time it runs."""
+        if self._doomed is None:
+            self._doomed = _Abort("server stopped")
+        try:
+            self._sock.close()
+        except OSError:
+            pass
 
-        NEW and IDLE connections are closed now; an ACTIVE one finishes its request and then
-        closes (its response says ``Connection: close`` if its head has not gone out yet); a
-        HIJACKED one, or a request marked with ``eventlet.set_idle``, has its socket shut down
-        so that the application holding it sees EOF.
+    def begin_shutdown(self) -> None:
+        """The server is stopping gracefully: end this connection as soon as no request the
+        client sent or is sending can be lost (see "Graceful stop" in the module docstring).
+
+        Called by ``Server`` in its shutdown green thread, once per connection, after
+        ``server.closing`` was set.
         """
+        g = self._greenlet
+        if g is None or not g:
+            # Not started yet: it sees server.closing when it starts (_serve).
+            return
         state = self.state
-        if state is _NEW or state is _IDLE:
-            self.abort()
+        if state is _NEW:
+            self._shutdown_new()
+        elif state is _IDLE:
+            if self._input_pending():
+                self.close_after_response()  # the next request is already here: answer it
+            else:
+                self.abort()
         elif state is _HIJACKED or self._idle_ok:
             try:
                 self._sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
         elif state is _ACTIVE:
+            parser = self._parser
+            our = parser.our_state
+            if (our is SEND_BODY or our is DONE) and not parser.our_must_close:
+                # The head went out promising keep-alive: the client may send its next request
+                # before it sees the close. _handle answers one already waiting, then closes.
+                return
             self.close_after_response()
+
+    def _shutdown_new(self) -> None:
+        """A graceful stop found this connection NEW: give its first request time to arrive."""
+        self._parser.close_after_response()
+        if self._input_pending():
+            return  # arriving now: it is read and answered as usual
+        deadline = self._accepted_at + NEW_CONNECTION_GRACE
+        if self._deadline and self._deadline <= deadline:
+            return  # the header deadline comes first anyway
+        if deadline <= self.server.clock():
+            self.abort()  # silent for the whole grace already
+            return
+        # Sooner than the timer's cadence: re-schedule it for the new deadline.
+        self._deadline = deadline
+        self._deadline_kind = _KIND_ABORT
+        timer = self._timer
+        if timer is not None:
+            timer.cancel()
+        self._timer = None
+        self._start_timer()
+
+    def _input_pending(self) -> bool:
+        """True when the client has sent bytes not processed yet (or closed its side):
+        buffered in the parser, decrypted by TLS, or waiting in the kernel."""
+        if self._parser.has_pending_data:
+            return True
+        sock = self._sock
+        pending = getattr(sock, "pending", None)  # TLS: decrypted bytes already buffered
+        if pending is not None and pending():
+            return True
+        try:
+            fd = sock.fileno()
+        except OSError:
+            return False
+        return fd >= 0 and _readable_now(fd)
 
     def close_after_response(self) -> None:
         """Make the current response the connection's last (``Connection: close`` is added
@@ -549,8 +645,10 @@ class Connection:
     def send_continue(self, headers: Optional[list[tuple[str, str]]]) -> None:
         """Send ``100 Continue`` (with eventlet's optional extra fields)."""
         parser = self._parser
-        if headers:
-            data = parser.send_response(100, "Continue", headers)
+        if headers or not parser.they_are_waiting_for_100_continue:
+            # With fields, or again (eventlet's send_hundred_continue_response may send
+            # several): any number of 1xx responses may precede the final one.
+            data = parser.send_response(100, "Continue", headers or [])
         else:
             data = parser.send_continue()
         self.send(data)
@@ -574,16 +672,22 @@ class Connection:
     def _serve(self) -> None:
         server = self.server
         parser = self._parser
+        self._accepted_at = now = server.clock()
         if self._raw is not None:
             # The header deadline runs from accept, but its timer is only started if the
             # connection has to wait (_wait_for_head): a client whose request is already
             # there, as with one request per connection, costs no timer at all.
             seconds = server.read_header_timeout
             if seconds is not None:
-                self._deadline = server.clock() + seconds
+                self._deadline = now + seconds
                 self._deadline_kind = _KIND_ABORT
+            if server.closing:
+                # Accepted just before a graceful stop began: its request may be on the way.
+                self._shutdown_new()
         else:
             self._arm(server.read_header_timeout)
+            if server.closing:
+                self._shutdown_new()
             if getattr(self._sock, "_handshake_pending", False):
                 # TLS: the handshake runs here, in this connection's green thread, under the
                 # header timeout; a client failing it only ends its own connection.
@@ -638,6 +742,13 @@ class Connection:
         parser = self._parser
         if not server.keepalive:
             parser.close_after_response()  # a shutdown marks the parser too (begin_shutdown)
+        field_limit = server.max_header_field_size
+        if field_limit is not None:
+            for name, value in request.headers:
+                if len(name) + len(value) + 2 > field_limit:
+                    self._reject(RemoteProtocolError(
+                        f"a header field is longer than {field_limit} bytes", 431))
+                    return False
         env = self._build_env(self._env_base, request, self.remote_addr, self.remote_port)
         if self._proxy is not None:
             try:
@@ -648,7 +759,7 @@ class Connection:
         body = Input(self, parser, request.chunked or bool(request.content_length))
         env["wsgi.input"] = body
         env["eventlet.input"] = body
-        posthooks: list[Any] = []
+        posthooks: Optional[list[Any]] = []
         env["eventlet.posthooks"] = posthooks
         env["eventlet.set_idle"] = self.set_idle
         response = Response(self, parser, request)
@@ -664,6 +775,9 @@ class Connection:
                     # Let the other ready connections run their applications before this
                     # response goes out (see "Batching" in the module docstring).
                     sleep(0)
+                    if server.closing and parser.our_state is SEND_RESPONSE:
+                        # A stop began while the application ran: say so in its response.
+                        parser.close_after_response()
                     if self.state is _HIJACKED:
                         pass
                     elif type(result) is list or type(result) is tuple:
@@ -681,6 +795,8 @@ class Connection:
             except (Exception, Timeout) as exc:  # noqa: BLE001 - an app's failure is reported
                 if not self._app_failed(request, response, exc):
                     return False
+            # The application may have replaced the list (eventlet's tests do).
+            posthooks = env.get("eventlet.posthooks")
             if posthooks:
                 self._run_posthooks(env, posthooks)
             if access is not None:
@@ -690,18 +806,26 @@ class Connection:
             if hooks is not None:
                 hooks.after(env, response, server.clock() - started)
         # _should_reuse() and start_next_cycle() in one call, for the common case.
-        if self.state is not _HIJACKED and not server.closing and parser.next_cycle_if_done():
-            return True
+        if self.state is not _HIJACKED and parser.next_cycle_if_done():
+            return not server.closing or self._last_if_pending()
         return self._reuse_after_draining()
 
     def _should_reuse(self) -> bool:
         """Whether this connection may serve another request now (Go's
         ``shouldReuseConnection``): the application did not take the socket, neither side
-        asked to close, the request body was read to its end, and the server is not
-        stopping."""
+        asked to close, and the request body was read to its end. (A server that is
+        stopping still answers a request already waiting: ``_last_if_pending``.)"""
         parser = self._parser
         return (self.state is not _HIJACKED and not parser.our_must_close
-                and parser.their_body_complete and not self.server.closing)
+                and parser.their_body_complete)
+
+    def _last_if_pending(self) -> bool:
+        """The server is stopping and this response promised keep-alive: answer the next
+        request (with ``Connection: close``) only if it is already waiting; True if so."""
+        if self._input_pending():
+            self._parser.close_after_response()
+            return True
+        return False
 
     def _reuse_after_draining(self) -> bool:
         """The slow path after a response: drain an unread body, or close (lingering when
@@ -715,7 +839,7 @@ class Connection:
                 return False
         if self._should_reuse():
             parser.start_next_cycle()
-            return True
+            return not self.server.closing or self._last_if_pending()
         return False
 
     def _drain(self) -> bool:
@@ -793,6 +917,19 @@ def _plain_socket(sock: Any) -> Optional[socket.socket]:
     if type(sock) is GreenSocket and sock.gettimeout() is None:
         return sock.fd
     return None
+
+
+def _readable_now(fd: int) -> bool:
+    """Whether ``fd`` has input waiting (or is at EOF or in error), without blocking."""
+    poll = real.poll
+    try:
+        if poll is not None:
+            poller = poll()
+            poller.register(fd, _POLLIN)
+            return bool(poller.poll(0))
+        return bool(real.select([fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False
 
 
 def _is_gone(exc: OSError) -> bool:

@@ -4,10 +4,11 @@ The body is framed by the parser (Content-Length or chunked), so ``read()`` retu
 the end of the body in both cases and the environ says so with ``wsgi.input_terminated``.
 
 ``Expect: 100-continue``: the interim ``100 Continue`` goes out the first time the application
-asks for body bytes that have not arrived, never before (an application that answers without
-reading gets its response sent, and the connection is closed because the client may still
-send the body). eventlet's ``set_hundred_continue_response_headers`` and
-``send_hundred_continue_response`` are kept for applications that add fields to it.
+reads the body, as in eventlet (even when body bytes arrived already: a client may send them
+without waiting), never before (an application that answers without reading gets its
+response sent, and the connection is closed because the client may still send the body).
+eventlet's ``set_hundred_continue_response_headers`` and ``send_hundred_continue_response``
+are kept for applications that add fields to it or send more than one.
 
 Errors while reading: a malformed chunked body raises :class:`ChunkReadError` (a ValueError,
 eventlet's name); a client that disconnects in the middle raises :class:`ClientDisconnected`
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterator, Optional, Protocol
 
-from greenlane._http1 import RemoteProtocolError
+from greenlane._http1 import SEND_RESPONSE, RemoteProtocolError
 
 if TYPE_CHECKING:
     from greenlane._http1 import ServerConnection
@@ -72,7 +73,8 @@ class Input:
     Only valid during its request: after the response, reads return ``b""``.
     """
 
-    __slots__ = ("_conn", "_continue_headers", "_done", "_parser", "_pending", "_request_id")
+    __slots__ = ("_conn", "_continue_headers", "_done", "_first_read", "_parser", "_pending",
+                 "_request_id")
 
     def __init__(self, conn: BodyChannel, parser: ServerConnection, has_body: bool) -> None:
         self._conn = conn
@@ -82,6 +84,7 @@ class Input:
         # Bytes taken from the parser by readline() beyond the line it returned.
         self._pending = b""
         self._continue_headers: Optional[list[tuple[str, str]]] = None
+        self._first_read = True
 
     # -- the one way body bytes come in ------------------------------------------------------
 
@@ -96,6 +99,10 @@ class Input:
             return b""
         parser = self._parser
         try:
+            if self._first_read:
+                self._first_read = False
+                if parser.they_are_waiting_for_100_continue:
+                    conn.send_continue(self._continue_headers)
             while True:
                 chunk = parser.read_body(max_bytes)
                 if chunk is not None:
@@ -231,12 +238,14 @@ class Input:
         self._continue_headers = headers
 
     def send_hundred_continue_response(self) -> None:
-        """Send a ``100 Continue`` now, with the fields set above (eventlet API).
+        """Send a ``100 Continue`` now, with the fields set above (eventlet API); again if
+        one was sent already, as eventlet does.
 
-        Does nothing if the client did not ask for one or the response has started.
+        Does nothing if the client did not ask for one or the final response has started.
         """
         parser = self._parser
-        if self._conn.request_count == self._request_id and (
-            parser.they_are_waiting_for_100_continue
-        ):
+        request = parser.request
+        if (self._conn.request_count == self._request_id and request is not None
+                and request.expect_continue and parser.our_state is SEND_RESPONSE):
+            self._first_read = False
             self._conn.send_continue(self._continue_headers)

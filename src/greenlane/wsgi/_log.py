@@ -159,7 +159,8 @@ class AccessLog:
         if self.log_x_forwarded_for:
             forwarded = environ.get("HTTP_X_FORWARDED_FOR")
             if forwarded:
-                client_ip = f"{forwarded},{client_ip}"
+                # eventlet's format: the list without its spaces ("1.2.3.4,5.6.7.8,peer").
+                client_ip = f"{forwarded.replace(' ', '')},{client_ip}"
         fields = {
             "client_ip": client_ip,
             "client_port": environ.get("REMOTE_PORT", ""),

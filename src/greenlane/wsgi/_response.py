@@ -15,15 +15,22 @@ How a response goes out (the head never goes out on its own if a body byte is kn
   sending it earlier), each later chunk is sent as soon as it is produced (streaming and
   server-sent events are not held back, unlike eventlet's default 4 KiB buffering; set
   ``minimum_chunk_size`` to buffer), framed by the application's Content-Length or chunked;
+* an iterable that produces nothing: ``Content-Length: 0`` (eventlet sent an empty chunked
+  body);
 * ``wsgi.file_wrapper`` over a regular file on a plain TCP socket: head, then ``os.sendfile``;
 * ``write()`` (the legacy PEP 3333 callable): sent immediately.
 
 ``start_response`` enforces PEP 3333: status is a ``str`` like ``"200 OK"``; headers are a list
-of ``(str, str)`` tuples; hop-by-hop fields are refused, except ``Connection: close`` (honoured:
+of ``(str, str)`` tuples (eventlet also took a dict), each name an RFC 9110 token (eventlet
+also sent latin-1 letters); hop-by-hop fields are refused, except ``Connection: close`` (honoured:
 the connection closes after the response) and ``Transfer-Encoding: chunked`` (dropped: the
 server frames the body); a second call needs ``exc_info``, and with ``exc_info`` after the head
 went out re-raises it. Field values are checked for CR/LF/NUL and latin-1 when the head is
 encoded (``_http1``), before anything is sent.
+
+Body pieces must be bytes (PEP 3333); as in eventlet, a ``str`` piece is accepted when it is
+latin-1 (encoded as such). Any other ``str`` fails the response with a ValueError that says
+so: a 500 if nothing was sent yet, else the connection is closed mid-body.
 """
 
 from __future__ import annotations
@@ -489,6 +496,16 @@ def _declared_length(headers: list[tuple[str, str]]) -> Optional[int]:
 def _as_bytes(data: Any) -> bytes:
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
+    if isinstance(data, str):
+        # PEP 3333 wants bytes; eventlet took a str too, and so does greenlane when it holds
+        # only latin-1 characters (the "native string" convention of PEP 3333 for headers).
+        try:
+            return data.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"a WSGI application must produce bytes (PEP 3333); a str is accepted only "
+                f"when it is latin-1, and this one is not: {data[:60]!r}; encode it "
+                "(e.g. text.encode('utf-8')) and say the charset in Content-Type") from None
     raise TypeError(f"a WSGI application must produce bytes, not {type(data).__name__} "
                     "(PEP 3333)")
 

@@ -14,10 +14,12 @@ Life cycle::
     ...
     srv.shutdown(timeout=10)     # ... and stop from a green thread: True if nothing was cut
 
-``shutdown(timeout)`` closes the listeners, closes NEW and IDLE connections, tells ACTIVE ones
-to close after their current response (with ``Connection: close``), shuts down the sockets of
-hijacked (websocket) connections and of requests that called ``eventlet.set_idle``, waits for
-the rest up to ``timeout``, and only then force-closes what is left. ``stop()`` asks for the
+``shutdown(timeout)`` closes the listeners, closes IDLE connections that have no request
+waiting, tells ACTIVE ones to close after their current response (with ``Connection: close``),
+gives NEW ones a few seconds to send the request they connected for (see "Graceful stop" in
+``_conn``: no request a client sent on an accepted connection is lost), shuts down the sockets
+of hijacked (websocket) connections and of requests that called ``eventlet.set_idle``, waits
+for the rest up to ``timeout``, and only then force-closes what is left. ``stop()`` asks for the
 same from anywhere: a signal handler, another OS thread, or a green thread that must not block;
 it reaches the server's hub through ``hub.call_threadsafe``.
 
@@ -40,16 +42,19 @@ request hooks (``before_request``, ``after_request``), ``max_requests``, and a s
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import socket
+import warnings
 from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 from greenlet import getcurrent, greenlet
 
+from greenlane import _originals as real
 from greenlane._http1 import Limits
 from greenlane.event import Event
 from greenlane.greenio import GreenSocket
-from greenlane.greenthread import kill, sleep, spawn_n
+from greenlane.greenthread import sleep, spawn_n
 from greenlane.hubs import READ, HubError, WaitQueue, get_hub
 from greenlane.wsgi._conn import Connection, ConnectionInfo, ConnState, _Abort
 from greenlane.wsgi._environ import EnvironBuilder, is_wildcard
@@ -57,7 +62,7 @@ from greenlane.wsgi._log import DEFAULT_LOG_FORMAT, AccessLog, ServerLog
 from greenlane.wsgi._proxy import DEFAULT_FORWARDED_ALLOW_IPS, ProxyPolicy
 from greenlane.wsgi._response import FileWrapper, HeaderPolicy, Response
 
-__all__ = ["DEFAULT_MAX_CONNECTIONS", "Server"]
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "ROOT_WARNING", "Server", "warn_running_as_root"]
 
 DEFAULT_MAX_CONNECTIONS = 16384
 """Default ``max_connections``: comfortably above the 10,000 concurrent keep-alive connections
@@ -120,6 +125,34 @@ def _socket_url(sock: Any, addr: Any, tls: bool) -> str:
         addr = addr.decode("utf-8", "replace")
     # A Unix socket, named as greenlane serve's --bind takes it.
     return f"unix:{addr}" if not tls else f"https+unix:{addr}"
+
+
+ROOT_WARNING = (
+    "greenlane.wsgi is running as root, so the application runs as root too: run it under a "
+    "non-root account (behind a reverse proxy for ports below 1024), or bind as root with "
+    "greenlane serve --user NAME, which drops privileges once the sockets are bound")
+"""The text of the RuntimeWarning a server started as root gives (see ``Server``)."""
+
+
+@functools.cache
+def warn_running_as_root() -> None:
+    """Warn (``RuntimeWarning``, through ``warnings``) that the server runs as root.
+
+    Once per process, whatever the warnings filters say (the cache is the "once"), and not
+    through the server's log, so that request logs stay as the application expects them.
+    """
+    warnings.warn(ROOT_WARNING, RuntimeWarning, stacklevel=3)
+
+
+def _is_listening(sock: Any) -> Optional[bool]:
+    """Whether ``sock`` is listening; None where the system cannot say."""
+    option = getattr(socket, "SO_ACCEPTCONN", None)
+    if option is None:
+        return None
+    try:
+        return bool(sock.getsockopt(socket.SOL_SOCKET, option))
+    except (OSError, AttributeError):
+        return None
 
 
 def _raise_nofile_limit(wanted: int) -> None:
@@ -211,6 +244,9 @@ class Server:
         max_request_line: longest request line; longer gets 414.
         max_header_bytes: largest header section; larger gets 431.
         max_header_count: most header fields; more gets 431.
+        max_header_field_size: longest single header field line (``name: value``, without
+            CRLF), as Gunicorn's ``limit_request_field_size``; longer gets 431. Default None:
+            only the whole section is bounded (``max_header_bytes``).
         max_drain_bytes: how much unread request body is read and dropped after a response
             so the connection can be reused; a bigger rest closes the connection instead.
         minimum_chunk_size: buffer the response iterable's pieces until this many bytes
@@ -265,8 +301,10 @@ class Server:
         on_max_requests: called (in a green thread) instead of the graceful stop when
             ``max_requests`` is reached; the Gunicorn worker uses it to end its run loop,
             which then calls ``stop()`` itself.
-        warn_if_root: log a warning at start when running as root (default True); for
-            callers that warn themselves or drop privileges (``greenlane serve``, Gunicorn).
+        warn_if_root: warn at start when running as root (default True): a
+            ``RuntimeWarning`` through ``warnings``, once per process, not a line in the
+            server's log (eventlet logged nothing). False for callers that warn themselves or
+            drop privileges (``greenlane serve``, Gunicorn).
     """
 
     def __init__(
@@ -283,6 +321,7 @@ class Server:
         max_request_line: int = 8192,
         max_header_bytes: int = 65536,
         max_header_count: int = 100,
+        max_header_field_size: Optional[int] = None,
         max_drain_bytes: int = DEFAULT_MAX_DRAIN_BYTES,
         minimum_chunk_size: Optional[int] = None,
         http10_only: bool = False,
@@ -315,6 +354,9 @@ class Server:
                 raise ValueError(f"{name} must be positive or None, not {value!r}")
         if shutdown_timeout is not None and shutdown_timeout < 0:
             raise ValueError(f"shutdown_timeout must be >= 0 or None, not {shutdown_timeout!r}")
+        if max_header_field_size is not None and max_header_field_size < 1:
+            raise ValueError("max_header_field_size must be at least 1 or None, not "
+                             f"{max_header_field_size!r}")
         if max_requests is not None and max_requests < 1:
             raise ValueError(f"max_requests must be at least 1 or None, not {max_requests!r}")
         if custom_pool is not None and not callable(getattr(custom_pool, "spawn", None)):
@@ -336,6 +378,7 @@ class Server:
         self.limits = Limits(max_request_line=max_request_line,
                              max_header_bytes=max_header_bytes,
                              max_header_count=max_header_count)
+        self.max_header_field_size = max_header_field_size
         self.max_drain_bytes = max_drain_bytes
         self.minimum_chunk_size = minimum_chunk_size or 0
         self.http10_only = http10_only
@@ -388,11 +431,27 @@ class Server:
     # -- configuration ------------------------------------------------------------------------
 
     def add_listener(self, sock: Any) -> None:
-        """Serve connections accepted on ``sock`` too (before ``start``)."""
+        """Serve connections accepted on ``sock`` too (before ``start``).
+
+        Raises:
+            TypeError: ``sock`` is not a socket (a stdlib or green socket, possibly
+                TLS-wrapped).
+            ValueError: ``sock`` is not listening (``listen()`` was not called).
+        """
         if self._started:
             raise RuntimeError("add_listener() after start()")
-        if isinstance(sock, socket.socket) and not hasattr(sock, "do_handshake"):
+        # The real base class (before any patching): stdlib, TLS and green sockets all are
+        # one, or wrap one (GreenSocket).
+        if not isinstance(sock, (real.socket_class, GreenSocket)):
+            raise TypeError(f"listener sock must be a listening socket (greenlane.listen(...)),"
+                            f" not {type(sock).__name__}: {sock!r}")
+        if isinstance(sock, real.socket_class) and not hasattr(sock, "do_handshake"):
             sock = GreenSocket(sock)
+        accepting = _is_listening(sock)
+        if accepting is False:
+            raise ValueError(f"listener sock {sock!r} is not listening: accept() on it fails "
+                             "with EINVAL (Invalid argument); call its listen() first, or use "
+                             "greenlane.listen(...)")
         self._listeners.append(_ListenerInfo(sock, self._environ))
 
     def register_on_shutdown(self, callback: Callable[[], Any]) -> None:
@@ -434,9 +493,7 @@ class Server:
         self.clock = hub.clock
         _raise_nofile_limit(self.max_connections + 64)
         if self._warn_if_root and hasattr(os, "geteuid") and os.geteuid() == 0:
-            self.log.warning(
-                "greenlane.wsgi is running as root, so the application runs as root too; run "
-                "it as an unprivileged user behind a reverse proxy for ports below 1024")
+            warn_running_as_root()
         pid = os.getpid()
         several = len(self._listeners) > 1
         for info in self._listeners:
@@ -490,10 +547,38 @@ class Server:
             except (KeyboardInterrupt, SystemExit):
                 self._abort_all("second interrupt during shutdown")
                 self._stopped.wait()
+            except BaseException:
+                self._stop_now()
+                raise
+        except BaseException:
+            # The serving green thread was killed (GreenThread.kill, greenlet.throw, a
+            # Timeout): eventlet's way of stopping its server() (its tests' tearDown does).
+            self._stop_now()
+            raise
+
+    def _stop_now(self) -> None:
+        """Stop at once without blocking: close the listeners and every connection's socket.
+
+        For a serving green thread that was killed and must die now: nothing here switches
+        green threads. Closing a socket takes it off the hub at once, so nothing of the server
+        is left waiting on a descriptor; each connection's green thread ends (without a
+        response) the next time it runs, and an application still running when its
+        connection was closed fails at its next write.
+        """
+        self.closing = True
+        self._cut_off = True
+        self._stop_accepting()
+        for conn in list(self._conns):
+            conn.close_now()
+        if not self._stopped.ready():
+            self._stopped.send(False)
 
     def _abort_all(self, reason: str) -> None:
         # The graceful shutdown in progress wakes once the aborted connections are gone.
         self._cut_off = True
+        self._abort_conns(reason)
+
+    def _abort_conns(self, reason: str) -> None:
         for conn in list(self._conns):
             conn.abort(_Abort(reason))
 
@@ -554,18 +639,22 @@ class Server:
                 callback()
             except Exception:
                 self.log.error("error in a register_on_shutdown() callback", exc_info=True)
+        # No switch to another green thread from here to the end of the loop below: no
+        # connection is accepted after the listeners are closed, and each connection is told
+        # while what the server knows about it (its state, the bytes waiting) is current.
         self._stop_accepting()
         for conn in list(self._conns):
             conn.begin_shutdown()
         graceful = True
         if self._conns:
             if timeout is None or timeout > 0:
-                self._drained.wait(timeout)
+                self._wait_drained(timeout)
             if self._conns:
-                graceful = False
+                # Connections still waiting for a first request lose nothing when closed.
+                graceful = all(conn.state is ConnState.NEW for conn in self._conns)
                 self.log.info(f"({os.getpid()}) wsgi shutdown timed out: closing "
                               f"{len(self._conns)} connection(s)")
-                self._abort_all("server shutdown deadline passed")
+                self._abort_conns("server shutdown deadline passed")
                 # Connections that had not started yet end on their first run.
                 turns = 0
                 while self._conns and turns < 100:
@@ -578,17 +667,31 @@ class Server:
         """Stop at once: close the listeners and every connection."""
         self.shutdown(0)
 
+    def _wait_drained(self, timeout: Optional[float]) -> None:
+        """Wait until no connection is left, or ``timeout`` seconds (None: no limit)."""
+        deadline = None if timeout is None else self.clock() + timeout
+        while self._conns:
+            drained = self._drained
+            if drained is None or drained.ready():
+                # Empty for a moment earlier, yet a connection is here: wait for it too.
+                drained = self._drained = Event()
+            remaining = None if deadline is None else deadline - self.clock()
+            if remaining is not None and remaining <= 0:
+                return
+            drained.wait(remaining)
+
     def _stop_accepting(self) -> None:
-        current = getcurrent()
-        for g in self._accepting:
-            if g is not current and g and not g.dead:
-                kill(g, _Abort("server shutdown"))
+        """Close the listeners; the accept loops end on their own. Never switches green
+        threads: a loop parked in accept() gets IOClosed, one about to run finds the socket
+        closed, one waiting for capacity is woken, and each then sees ``closing``."""
         self._accepting = []
         for info in self._listeners:
             try:
                 info.sock.close()
             except OSError:
                 pass
+        if self._capacity:
+            self._capacity.wake_all()
 
     def _finish_stop(self, graceful: bool) -> None:
         self.log.info(f"({os.getpid()}) wsgi exited")
@@ -644,7 +747,7 @@ class Server:
                         park_on_fd(READ, fileno, current)
                     except OSError as exc:  # IOClosed: the listener was closed under us
                         if not self.closing:
-                            self.log.error(f"listening socket {info.url} failed: {exc}")
+                            self._listener_failed(info, exc)
                         return
                     continue
                 except OSError as exc:
@@ -655,7 +758,7 @@ class Server:
                         self.log.error(f"accept() failed: {exc}; retrying in {pause:g} s")
                         sleep(pause)
                     elif exc.errno in _FATAL_ERRNOS:
-                        self.log.error(f"listening socket {info.url} failed: {exc}")
+                        self._listener_failed(info, exc)
                         return
                     # Anything else concerns one pending connection (reset, aborted, TLS):
                     # skip it and keep accepting.
@@ -671,6 +774,15 @@ class Server:
                 self._start_connection(info, sock, addr)
         except _Abort:
             return
+
+    def _listener_failed(self, info: _ListenerInfo, exc: OSError) -> None:
+        """A listening socket became unusable (closed or shut down under the server): log
+        it; when it was the last one, stop gracefully, as eventlet's server did."""
+        self.log.error(f"listening socket {info.url} failed: {exc}")
+        current = getcurrent()
+        self._accepting = [g for g in self._accepting if g is not current]
+        if not self._accepting and not self.closing:
+            self.stop()
 
     def _start_connection(self, info: _ListenerInfo, sock: Any, addr: Any) -> None:
         conn = Connection(self, info, sock, addr)
