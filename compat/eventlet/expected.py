@@ -223,6 +223,13 @@ EXPECTED: list[Expect] = [
         'serve() keeps accepting when a handler raises (greenlane.convenience docstring); the'
         ' test waits for serve() to re-raise and times out, leaving serve() parked'),
     *_each([
+        'tests/convenience_test.py::TestServe::test_exiting_server',
+    ], 'any', 'internal',
+        "timing-dependent: the handler returns without reading the client's byte, and closing"
+        " a socket with unread data makes the kernel reset the connection, so the client's"
+        " recv() gets b'' or ECONNRESET depending on when the byte arrived (eventlet's own"
+        " result flips the same way under strace)"),
+    *_each([
         'tests/convenience_test.py::test_socket_reuse',
     ], 'fail', 'difference',
         'listen() does not set SO_REUSEPORT by default (greenlane.convenience docstring): two'
