@@ -48,8 +48,9 @@ reason: those that cannot work under green threads are skipped in the patched ru
 count as not passing; those that reach the internet or fail on this machine without greenlane
 too are skipped in both runs, so they are in neither count. A hung test is stopped after a
 minute and the module goes on without it. The command shown leaves out the options that only
-say where output goes. How the runner works, and how to add a skip:
-`compat/stdlib/README.md`.
+say where output goes. CI (`make stdlib-tests`, `make stdlib-tests-with`) runs the patched
+mode on every interpreter below and fails on any hang, crash, or failing test that is not
+skip-listed. How the runner works, and how to add a skip: `compat/stdlib/README.md`.
 """
 
 

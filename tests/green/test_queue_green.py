@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import queue as stdqueue
+import subprocess
+import sys
+import textwrap
 import time
 from typing import Any
 
@@ -161,3 +165,72 @@ def test_simple_queue_put_is_reentrant() -> None:
     while not q.empty():
         results.append(q.get())
     assert results == sorted(results)
+
+
+@pytest.mark.parametrize("cls", [queue.Queue, queue.LifoQueue, queue.PriorityQueue])
+def test_immediate_shutdown_drops_items_of_every_queue_kind(cls: Any) -> None:
+    q = cls()
+    for i in (2, 1, 3):
+        q.put(i)
+    assert q.get() == {queue.Queue: 2, queue.LifoQueue: 3, queue.PriorityQueue: 1}[cls]
+    q.shutdown(immediate=True)
+    assert q.qsize() == 0 and q.empty()
+    assert q.unfinished_tasks == 1  # the item taken before shutdown is not done yet
+    q.task_done()
+    assert q.join(timeout=0) is True
+    with pytest.raises(queue.ShutDown):
+        q.get_nowait()
+
+
+def test_shutdown_keeps_promised_items_for_waiting_getters() -> None:
+    q: queue.Queue[int] = queue.Queue()
+    first = spawn(q.get)
+    second = spawn(q.get)
+    sleep(0)  # both wait in get()
+    q.put(1)  # promised to `first`, which has not run yet
+    q.shutdown()
+    # `second` was woken with nothing to take: it holds no claim, so nothing is negative.
+    assert q.qsize() == 0 and q.empty()
+    # A new get neither takes `first`'s item nor waits for puts that cannot come.
+    with pytest.raises(queue.ShutDown):
+        q.get(timeout=5)
+    assert first.wait() == 1
+    with pytest.raises(queue.ShutDown):
+        second.wait()
+
+
+# CPython's own test_queue, its "pure Python" classes pointed at greenlane.green.queue, in a
+# patched subprocess (the tests start threading.Thread workers, which must be green threads for
+# green queues). The tests whose readers poll get(block=False) in a loop until another thread
+# calls shutdown() are left out: they need preemptive threads.
+_STDLIB_QUEUE_TESTS = """
+import greenlane
+greenlane.monkey_patch()
+import sys, types, unittest
+from greenlane.green import queue as gq
+from test import test_queue as tq
+ns = types.SimpleNamespace(
+    Queue=gq.Queue, LifoQueue=gq.LifoQueue, PriorityQueue=gq.PriorityQueue,
+    SimpleQueue=gq.SimpleQueue, _PySimpleQueue=gq.SimpleQueue, Empty=gq.Empty, Full=gq.Full,
+    ShutDown=gq.ShutDown)
+suite = unittest.TestSuite()
+for name in ("PyQueueTest", "PyLifoQueueTest", "PyPriorityQueueTest", "PySimpleQueueTest"):
+    cls = getattr(tq, name)
+    cls.queue = ns
+    for method in unittest.defaultTestLoader.getTestCaseNames(cls):
+        if not method.endswith("_in_many_threads"):
+            suite.addTest(cls(method))
+result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
+print("RAN", result.testsRun)
+sys.exit(0 if result.wasSuccessful() else 1)
+"""
+
+
+def test_cpython_test_queue_passes_against_the_green_queues() -> None:
+    if importlib.util.find_spec("test.test_queue") is None:
+        pytest.skip("this interpreter has no 'test' package (CPython's own tests)")
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(_STDLIB_QUEUE_TESTS)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    ran = int(done.stdout.rsplit("RAN ", 1)[1].split()[0])
+    assert ran >= 20, done.stdout  # the four classes were found and run

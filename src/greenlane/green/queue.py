@@ -81,10 +81,13 @@ class _StdlibSemantics(_green.Queue[T]):
 
         Raises:
             Empty: no item (non-blocking, or after ``timeout``).
-            ShutDown: the queue was shut down and is empty.
+            ShutDown: the queue was shut down and is empty, or every item left is promised
+                to a green thread that was already waiting in ``get``.
             ValueError: a negative ``timeout``.
         """
-        if self.is_shutdown and not self.queue:
+        # After shutdown() nothing parks: no put would come to wake it. Items that getters
+        # woken earlier have a claim on are theirs.
+        if self.is_shutdown and len(self.queue) <= self.getters.handing:
             raise ShutDown
         _check(block, timeout)
         return super().get(block, timeout)
@@ -95,6 +98,11 @@ class _StdlibSemantics(_green.Queue[T]):
             raise ShutDown
         return super()._get()
 
+    def qsize(self) -> int:
+        """The number of items a ``get`` could take now (as ``greenlane.queue``'s), never
+        negative: getters that ``shutdown()`` woke hold no claim on an item."""
+        return max(0, super().qsize())
+
     def shutdown(self, immediate: bool = False) -> None:
         """Make ``put`` raise ``ShutDown`` from now on, and ``get`` once the queue is empty.
 
@@ -104,7 +112,8 @@ class _StdlibSemantics(_green.Queue[T]):
         self.is_shutdown = True
         if immediate:
             while self.queue:
-                super()._get()
+                # The subclass's _get: LifoQueue and PriorityQueue keep a list, not a deque.
+                self._get()
                 if self.unfinished_tasks > 0:
                     self.task_done()
         # Parked getters re-check through _get; parked putters see a refused put.
