@@ -20,7 +20,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("green threads and primitives", (
         "greenlane.greenthread", "greenlane.timeout", "greenlane.event", "greenlane.semaphore",
         "greenlane.lock", "greenlane.queue", "greenlane.greenpool", "greenlane.pools",
-        "greenlane.corolocal", "greenlane.dagpool", "greenlane.debug", "greenlane.testing")),
+        "greenlane.corolocal", "greenlane.dagpool", "greenlane.debug", "greenlane.testing",
+        "greenlane.asyncio")),
     ("green I/O and real threads", ("greenlane.greenio", "greenlane.tpool")),
     ("green stdlib and patcher", (
         "greenlane.green", "greenlane.patcher", "greenlane.convenience", "greenlane.support",

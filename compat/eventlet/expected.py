@@ -63,23 +63,7 @@ def _each(tests: list[str], outcome: str, kind: str, reason: str,
     return [Expect(test, outcome, kind, reason, mode) for test in tests]
 
 
-# When a test leaves a green thread parked on an fd, eventlet's LimitedTestCase.tearDown
-# (verify_hub_empty) fails every later test in the same process with this message.
-_LEAKED_LISTENER = r"^AssertionError: Readers: Listener <FdListener"
-
-_SLEEP0 = (
-    "the test's own server green thread is still parked on the connection at tearDown: "
-    "the test (or _TestBase.tearDown) gives it only sleep(0) to see the client's close, "
-    "and greenlane's sleep(0) runs the hub's ready queue (up to READY_BATCH callbacks) "
-    "without polling I/O, where eventlet's goes through a poll (greenlane.hubs.hub "
-    'docstring, first bullet, and READY_BATCH; hub owner to confirm or change)')
-
 EXPECTED: list[Expect] = [
-    Expect("tests/", "fail", "cascade",
-           "an earlier test in the same process left a green thread parked on an fd (the root "
-           "tests are listed: convenience_test's TestServe in one process; ssl_test's "
-           "test_no_handshake_block_accept_loop and websocket_new_test's leaks at tearDown)",
-           message=_LEAKED_LISTENER),
     *_each([
         'tests/greenio_test.py::TestGreenSocket::test_skip_nonblocking',
     ], 'fail', 'difference',
@@ -129,13 +113,6 @@ EXPECTED: list[Expect] = [
         'return b""/0 on ECONNRESET, ENOTCONN and ESHUTDOWN (its SOCKET_CLOSED errnos), '
         "greenlane's raise ConnectionResetError as the stdlib does (greenlane.greenio "
         'GreenSocket docstring)'),
-    *[Expect(test, 'fail', 'difference', _SLEEP0, message=_LEAKED_LISTENER) for test in [
-        'tests/ssl_test.py::SSLTest::test_no_handshake_block_accept_loop',
-        'tests/websocket_new_test.py::TestWebSocket::test_correct_upgrade_request_13',
-        'tests/websocket_new_test.py::TestWebSocketWithCompression::test_accept_basic_deflate_ext_13',
-        'tests/websocket_new_test.py::TestWebSocketWithCompression::test_accept_deflate_ext_context_takeover_13',
-        'tests/websocket_new_test.py::TestWebSocketWithCompression::test_reject_max_window_bits_out_of_range_13',
-    ]],
     *_each([
         'tests/wsgi_test.py::IterableAlreadyHandledTest::test_iterable_app_keeps_socket_open_unless_connection_close_sent',
         'tests/wsgi_test.py::ProxiedIterableAlreadyHandledTest::test_iterable_app_keeps_socket_open_unless_connection_close_sent',
@@ -209,13 +186,6 @@ EXPECTED: list[Expect] = [
         'minimum_chunk_size defaults to None: the head goes out with the first piece, so an '
         'error at the second closes the connection mid-body instead of becoming a 500 '
         '(greenlane.wsgi docstring)'),
-    *_each([
-        'tests/not_asyncio_test.py',
-    ], 'fail', 'missing',
-        'imports eventlet.asyncio.spawn_for_awaitable: greenlane has no greenlane.asyncio '
-        'module (with no asyncio hub, its spawn_for_awaitable would only raise RuntimeError, '
-        'which is all the test checks); asyncio_test skips itself, as the hub is not a '
-        'greenlane.hubs.asyncio.Hub'),
     *_each([
         'tests/convenience_test.py::TestServe::test_excepting_server',
         'tests/convenience_test.py::TestServe::test_excepting_server_already_closed',
