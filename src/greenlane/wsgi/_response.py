@@ -90,6 +90,15 @@ class ResponseChannel(Protocol):
         """Write ``count`` bytes of file ``fd`` from ``offset``."""
 
 
+def _not_str(name: Any, value: Any) -> TypeError:
+    return TypeError(f"header values must be str, not {type(value).__name__}: {name}: {value!r}")
+
+
+def _hop_by_hop(name: str) -> ValueError:
+    return ValueError(f"hop-by-hop header {name!r} is not allowed from a WSGI application "
+                      "(PEP 3333)")
+
+
 class HeaderPolicy:
     """Checks applications' statuses and header names, with per-server caches.
 
@@ -181,14 +190,11 @@ class HeaderPolicy:
             except (KeyError, TypeError):
                 return self._headers_slow(headers)
             if type(value) is not str:
-                raise TypeError(f"header values must be str, not {type(value).__name__}: "
-                                f"{name}: {value!r}")
+                raise _not_str(name, value)
             if kind:
-                if kind == _LENGTH:
-                    has_length = True
-                else:
-                    raise ValueError(f"hop-by-hop header {name!r} is not allowed from a WSGI "
-                                     "application (PEP 3333)")
+                if kind != _LENGTH:
+                    raise _hop_by_hop(name)
+                has_length = True
         return headers, has_length
 
     def _headers_slow(self, headers: list[Any]) -> tuple[list[tuple[str, str]], bool]:
@@ -201,14 +207,11 @@ class HeaderPolicy:
             except (KeyError, TypeError):
                 out, kind = self._classify(name)
             if type(value) is not str:
-                raise TypeError(f"header values must be str, not {type(value).__name__}: "
-                                f"{name}: {value!r}")
+                raise _not_str(name, value)
             if kind:
-                if kind == _LENGTH:
-                    has_length = True
-                else:
-                    raise ValueError(f"hop-by-hop header {name!r} is not allowed from a WSGI "
-                                     "application (PEP 3333)")
+                if kind != _LENGTH:
+                    raise _hop_by_hop(name)
+                has_length = True
             if renamed is not None:
                 renamed.append((out, value))
             elif out is not name:
