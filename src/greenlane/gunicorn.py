@@ -437,6 +437,9 @@ class Worker(_GunicornWorker):
             on_max_requests=self._on_max_requests,
             shutdown_timeout=cfg.graceful_timeout,
             warn_if_root=False,  # Gunicorn's user/group settings are the way to drop root
+            # The master keeps the listening sockets open for the other workers (and this
+            # one's replacement): what waits in their queue is theirs to serve.
+            accept_backlog_on_stop=False,
             **options,
         )
 

@@ -313,3 +313,31 @@ def test_silent_new_connection_cut_by_the_shutdown_timeout_is_still_graceful(
     assert a.at_eof()
     assert stopper.wait() is True
     a.close()
+
+
+@pytest.mark.parametrize("take_backlog", [True, False])
+def test_connections_waiting_in_the_accept_queue(
+        green_server: Callable[..., tuple[Server, Watch]], take_backlog: bool) -> None:
+    # max_connections=1 and an idle keep-alive connection keep the accept loop from taking
+    # the next clients: they wait in the kernel's queue when the stop begins.
+    srv, watch = green_server(echo_path, max_connections=1,
+                              accept_backlog_on_stop=take_backlog)
+    port = port_of(srv)
+    a = idle_signal(port, watch, 0)
+    waiting = [Client(port) for _ in range(3)]
+    for n, client in enumerate(waiting):
+        client.send(f"/queued{n}")
+    settle()
+    assert len(watch.order) == 1  # still in the kernel's accept queue
+    assert srv.shutdown(TIMEOUT) is True
+    assert a.at_eof()
+    for n, client in enumerate(waiting):
+        if take_backlog:
+            assert_last_response(client, f"/queued{n}".encode())
+        else:
+            # What closing the listener does to them (the Gunicorn worker's choice: its
+            # master keeps the listener open, so there they wait for another worker).
+            with pytest.raises(ConnectionResetError):
+                client.read_response()
+        client.close()
+    a.close()

@@ -301,6 +301,11 @@ class Server:
         on_max_requests: called (in a green thread) instead of the graceful stop when
             ``max_requests`` is reached; the Gunicorn worker uses it to end its run loop,
             which then calls ``stop()`` itself.
+        accept_backlog_on_stop: on a graceful stop, accept the connections still waiting in
+            the kernel's queue before closing each listener, and answer their first request
+            (with ``Connection: close``); closing a listener resets them otherwise. Default
+            True, for a server that owns its listeners; False where other processes keep
+            serving the same listening socket (the Gunicorn worker: its master keeps it open).
         warn_if_root: warn at start when running as root (default True): a
             ``RuntimeWarning`` through ``warnings``, once per process, not a line in the
             server's log (eventlet logged nothing). False for callers that warn themselves or
@@ -343,6 +348,7 @@ class Server:
         after_request: Optional[AfterRequest] = None,
         max_requests: Optional[int] = None,
         on_max_requests: Optional[Callable[[], Any]] = None,
+        accept_backlog_on_stop: bool = True,
         warn_if_root: bool = True,
     ) -> None:
         if max_connections < 1:
@@ -380,6 +386,7 @@ class Server:
                              max_header_count=max_header_count)
         self.max_header_field_size = max_header_field_size
         self.max_drain_bytes = max_drain_bytes
+        self.accept_backlog_on_stop = accept_backlog_on_stop
         self.minimum_chunk_size = minimum_chunk_size or 0
         self.http10_only = http10_only
         self.debug = debug
@@ -686,6 +693,8 @@ class Server:
         closed, one waiting for capacity is woken, and each then sees ``closing``."""
         self._accepting = []
         for info in self._listeners:
+            if self.accept_backlog_on_stop:
+                self._accept_backlog(info)
             try:
                 info.sock.close()
             except OSError:
@@ -734,7 +743,7 @@ class Server:
         current = getcurrent()
         conns = self._conns
         pause = 0.0
-        nodelay = info.is_tcp
+        take = self._take
         try:
             while not self.closing:
                 if len(conns) >= self.max_connections:
@@ -764,16 +773,41 @@ class Server:
                     # skip it and keep accepting.
                     continue
                 pause = 0.0
-                if nodelay:
-                    try:
-                        # Head and body already go out in one write; Nagle would only delay
-                        # the next response on a kept-alive connection (gevent's 40 ms stall).
-                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    except OSError:
-                        pass
-                self._start_connection(info, sock, addr)
+                take(info, sock, addr)
         except _Abort:
             return
+
+    def _accept_backlog(self, info: _ListenerInfo) -> None:
+        # Closing a listening socket resets every connection still in its accept queue: a
+        # client that connected a moment before the stop would lose its request. Take them
+        # now, without waiting (the shutdown must not switch green threads here); each then
+        # starts as a new connection of a stopping server, so its first request is answered
+        # with Connection: close. The queue is bounded by the listen() backlog.
+        sock = info.sock
+        try:
+            sock.setblocking(False)
+            while True:
+                try:
+                    client, addr = sock.accept()
+                except BlockingIOError:
+                    return
+                except OSError as exc:
+                    if exc.errno in _RESOURCE_ERRNOS or exc.errno in _FATAL_ERRNOS:
+                        return
+                    continue  # that one connection failed (reset, aborted): the next
+                self._take(info, client, addr)
+        except OSError:
+            return  # the listener is already closed or broken: nothing to take
+
+    def _take(self, info: _ListenerInfo, sock: Any, addr: Any) -> None:
+        if info.is_tcp:
+            try:
+                # Head and body already go out in one write; Nagle would only delay the next
+                # response on a kept-alive connection (gevent's 40 ms stall).
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        self._start_connection(info, sock, addr)
 
     def _listener_failed(self, info: _ListenerInfo, exc: OSError) -> None:
         """A listening socket became unusable (closed or shut down under the server): log
