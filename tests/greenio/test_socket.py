@@ -1085,7 +1085,9 @@ def test_unclosed_socket_warns_naming_itself_but_wrapped_ones_stay_open() -> Non
     with pytest.warns(ResourceWarning) as record:
         del sock
         gc.collect()
-    assert [str(w.message) for w in record] == [f"unclosed {text}"]
+    # (PyPy's collector may finalize an unrelated object left by an earlier test here too.)
+    assert [str(w.message) for w in record
+            if not str(w.message).startswith("unclosed file ")] == [f"unclosed {text}"]
     real = socket.socket()
     GreenSocket(real)  # dropped at once: the caller's socket must survive it
     gc.collect()
