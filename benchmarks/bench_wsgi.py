@@ -161,8 +161,11 @@ def serve(server: str, app_name: str) -> int:
             argv.append("--factory")
         os.execv(sys.executable, [*argv, target])
     elif server == "bjoern":
-        import bjoern
-
+        try:
+            import bjoern
+        except ImportError:
+            print("MISSING", flush=True)  # optional: a C extension that needs libev headers
+            return 3
         if app_name == "sleep":
             print("NA", flush=True)
             return 3
@@ -211,6 +214,8 @@ class ServerProcess:
             _wait_until_serving(self.port)
         elif line == "NA":
             self.status = NA if server == "greenlane" else NOT_COOPERATIVE
+        elif line == "MISSING":
+            self.status = "n/a (not installed)"
         else:
             self.stop()
             err = self.proc.stderr.read() if self.proc.stderr else ""
