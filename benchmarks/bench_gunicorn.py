@@ -47,6 +47,7 @@ from bench_wsgi import (
     _http_get,
     _process_tree,
     run_wrk,
+    tree_cpu_seconds,
 )
 
 SERVERS = ["greenlane", "gevent", "gthread", "granian", "serve"]
@@ -168,15 +169,7 @@ class Server:
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server and its workers so far."""
         assert self.proc is not None
-        total = 0
-        for pid in _process_tree(self.proc.pid):
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
+        return tree_cpu_seconds(self.proc.pid)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -189,6 +189,19 @@ def _pick_app(app_name: str, sleep: Callable[[float], None]) -> Any:
 
 
 # ====================================================================== parent side
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time that ``pid`` and its descendants have used so far (from /proc)."""
+    total = 0
+    for each in _process_tree(pid):
+        try:
+            with open(f"/proc/{each}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
 class ServerProcess:
     """A server child pinned to SERVER_CPU; ``port`` is None when it is not available."""
 
@@ -224,15 +237,7 @@ class ServerProcess:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the server process and its children have used so far."""
-        total = 0
-        for pid in _process_tree(self.proc.pid):
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])
-        return total / CLOCK_TICKS
+        return tree_cpu_seconds(self.proc.pid)
 
     def rss_kib(self) -> int:
         """Resident memory of the server process and its children."""
