@@ -82,7 +82,11 @@ def test_echo(app: tuple[Proc, str], transport: str) -> None:
                 arrived.set()
 
         client.on("echo", on_echo)
-        payloads = ["text é", {"nested": [1, 2.5, None, True]}, b"\x00\xffbinary" * 1000]
+        # No bytes payload here: Socket.IO sends one as two messages (a placeholder packet and
+        # the attachment), and python-engineio's client handles each message in a new thread,
+        # so the client itself may take the attachment first and fail to decode it (seen on
+        # PyPy). Binary messages are covered at the Engine.IO level (test_engineio.py).
+        payloads = ["text é", {"nested": [1, 2.5, None, True]}, "long " * 20_000]
         for payload in payloads:
             client.emit("echo", payload)
         assert arrived.wait(10), got
