@@ -11,6 +11,7 @@ percent between runs: quote the ratios, which are measured in the same run, inte
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -439,3 +440,18 @@ def run_scaled(script: str, report: Report, args: Any) -> None:
         extra += ["--only", args.only]
     run_children(os.path.abspath(script), report, args.cpu or None, args.rounds, extra)
     report.publish(args.json)
+
+
+def workload_parser(doc: str, libs: list[str]) -> argparse.ArgumentParser:
+    """The options every interleaved side-by-side script takes (core, io, blocking)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="runs per library, interleaved; the best is kept (default 5)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="multiply every workload's size (default 1)")
+    parser.add_argument("--cpu", default="0", help="core(s) to pin to with taskset ('' = no pin)")
+    parser.add_argument("--libs", default=",".join(libs), help="comma-separated libraries")
+    parser.add_argument("--only", default="",
+                        help="comma-separated workload names (names may contain commas)")
+    parser.add_argument("--json", help="also write the results here (run_all.py reads it)")
+    return parser

@@ -254,16 +254,7 @@ def build_report(only: Optional[List[str]]) -> Report:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="runs per library, interleaved; the best is kept (default 5)")
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiply every workload's size (default 1)")
-    parser.add_argument("--cpu", default="0", help="core to pin to with taskset ('' = no pin)")
-    parser.add_argument("--libs", default=",".join(LIBS), help="comma-separated libraries")
-    parser.add_argument("--only", default="",
-                        help="comma-separated workload names (names may contain commas)")
-    parser.add_argument("--json", help="also write the results here (run_all.py reads it)")
+    parser = _harness.workload_parser(__doc__, list(LIBS))
     parser.add_argument("--floor", action="store_true",
                         help="only measure bare greenlet spawn/switch (no library), in this "
                              "process; pin it with taskset")
