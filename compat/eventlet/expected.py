@@ -193,6 +193,13 @@ EXPECTED: list[Expect] = [
         'serve() keeps accepting when a handler raises (greenlane.convenience docstring); the'
         ' test waits for serve() to re-raise and times out, leaving serve() parked'),
     *_each([
+        'tests/wsgi_test.py::TestHttpd::test_server_keepalive_as_timeout',
+    ], 'any', 'internal',
+        "timing-dependent: the test sleeps exactly the 0.1 s idle timeout before sending its"
+        " second request, so the server has either closed the connection (the client reads"
+        " EOF) or closes it with that request unread, and the kernel answers with a reset"
+        " (ECONNRESET, seen once on a loaded machine)"),
+    *_each([
         'tests/convenience_test.py::TestServe::test_exiting_server',
     ], 'any', 'internal',
         "timing-dependent: the handler returns without reading the client's byte, and closing"
