@@ -442,11 +442,11 @@ def run_scaled(script: str, report: Report, args: Any) -> None:
     report.publish(args.json)
 
 
-def workload_parser(doc: str, libs: list[str]) -> argparse.ArgumentParser:
-    """The options every interleaved side-by-side script takes (core, io, blocking)."""
+def workload_parser(doc: str, libs: list[str], rounds: int = 5) -> argparse.ArgumentParser:
+    """The options every interleaved side-by-side script takes (core, io, blocking, pg)."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="runs per library, interleaved; the best is kept (default 5)")
+    parser.add_argument("--rounds", type=int, default=rounds,
+                        help=f"runs per library, interleaved; the best is kept (default {rounds})")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply every workload's size (default 1)")
     parser.add_argument("--cpu", default="0", help="core(s) to pin to with taskset ('' = no pin)")

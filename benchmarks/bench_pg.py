@@ -210,16 +210,8 @@ def _cluster() -> Any:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="runs per library, interleaved; the best is kept (default 3)")
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiply the SELECT 1 workloads' size (default 1)")
-    parser.add_argument("--cpu", default="0", help="core(s) to pin to with taskset ('' = no pin)")
-    parser.add_argument("--libs", default=",".join(LIBS), help="comma-separated libraries")
-    parser.add_argument("--only", default="", help="comma-separated workload names")
+    parser = _harness.workload_parser(__doc__, list(LIBS), rounds=3)
     parser.add_argument("--dsn", default="", help="use this server instead of starting one")
-    parser.add_argument("--json", help="also write the results here (run_all.py reads it)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     only = _harness.parse_only(args.only, _all_row_names())
