@@ -26,8 +26,9 @@ returns None.
 Differences from ``eventlet.websocket`` (0.41), all deliberate:
 
 * hixie-75/76 (the pre-RFC drafts, unmasked, obsolete since 2011) are refused unless
-  ``support_legacy_versions=True`` is passed; eventlet's plain constructor accepts them by
-  default. Without it a request lacking ``Sec-WebSocket-Version`` gets 400.
+  ``support_legacy_versions=True`` is passed, or the eventlet alias's lenient mode is on
+  (``greenlane.compat``); eventlet's plain constructor accepts them by default. Without it
+  a request lacking ``Sec-WebSocket-Version`` gets 400.
 * ``max_frame_length`` bounds whole messages too, after reassembly *and* decompression (close
   code 1009); eventlet bounds single frames only, so a fragmented message could still grow
   without limit (the class of bug behind CVE-2021-21419).
@@ -586,8 +587,12 @@ class WebSocketWSGI:
         supported_protocols: subprotocols the server speaks; the first one the client lists
             is chosen (``ws.protocol``).
         origin_checker: ``origin_checker(host, origin) -> bool``; false refuses with 403.
-        support_legacy_versions: accept hixie-75/76 (default False: see the module docs).
+        support_legacy_versions: accept hixie-75/76. Unset on an instance, it is the class's:
+            False (see the module docs) unless the eventlet alias's lenient mode set the class
+            attribute True (``greenlane.compat``; eventlet accepted them by default).
     """
+
+    support_legacy_versions: bool = False
 
     def __init__(self, handler: Handler, max_frame_length: int = DEFAULT_MAX_FRAME_LENGTH,
                  close_timeout: float = CLOSE_TIMEOUT) -> None:
@@ -598,7 +603,6 @@ class WebSocketWSGI:
         self.max_frame_length = max_frame_length
         self.close_timeout = close_timeout
         self.protocol_version: Optional[int] = None
-        self.support_legacy_versions = False
         self.supported_protocols: List[str] = []
         self.origin_checker: Optional[OriginChecker] = None
 
@@ -606,7 +610,7 @@ class WebSocketWSGI:
     def configured(cls, handler: Optional[Handler] = None,
                    supported_protocols: Optional[Iterable[str]] = None,
                    origin_checker: Optional[OriginChecker] = None,
-                   support_legacy_versions: bool = False
+                   support_legacy_versions: Optional[bool] = None
                    ) -> Any:
         """``WebSocketWSGI`` with subprotocols, an origin check or legacy versions set; with
         no ``handler``, a decorator that takes it (eventlet API)::
@@ -616,7 +620,8 @@ class WebSocketWSGI:
         """
         def decorate(handler: Handler) -> WebSocketWSGI:
             app = cls(handler)
-            app.support_legacy_versions = support_legacy_versions
+            if support_legacy_versions is not None:
+                app.support_legacy_versions = support_legacy_versions
             app.origin_checker = origin_checker
             if supported_protocols:
                 app.supported_protocols = list(supported_protocols)

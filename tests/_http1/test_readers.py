@@ -167,6 +167,19 @@ def test_bad_target_is_reported_before_a_bad_field() -> None:
              + b"\r\n", 400, match="OPTIONS")
 
 
+def test_http_11_without_host_when_not_required() -> None:
+    conn = ServerConnection(Limits(require_host=False))
+    conn.receive_data(b"GET / HTTP/1.1\r\n\r\n")
+    event = conn.next_event()
+    assert isinstance(event, Request) and event.host is None and event.http_version == "1.1"
+    bad = ServerConnection(Limits(require_host=False))
+    bad.receive_data(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+    with pytest.raises(RemoteProtocolError, match="more than one Host"):
+        bad.next_event()
+    with pytest.raises(TypeError, match="require_host must be a bool"):
+        Limits(require_host=1)  # type: ignore[arg-type]
+
+
 def test_http_10_without_host() -> None:
     tr(b"GET / HTTP/1.0\r\n\r\n", [req(headers=[], version="1.0", keep_alive=False), EOM, "PAUSED"])
 

@@ -257,3 +257,63 @@ def test_status_command(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "greenlane.compat", "status", "--site-dir",
                           str(tmp_path)], capture_output=True, text=True, check=True).stdout
     assert "absent" in out
+
+
+def test_lenient_mode_is_the_default_and_uninstall_ends_it() -> None:
+    from greenlane.websocket import WebSocketWSGI
+    from greenlane.wsgi import Server
+    assert (Server.require_host_default, WebSocketWSGI.support_legacy_versions) == (True, False)
+    greenlane.compat.install()
+    assert greenlane.compat.is_lenient()
+    assert (Server.require_host_default, WebSocketWSGI.support_legacy_versions) == (False, True)
+    # An explicit choice on an instance wins over the mode.
+    assert WebSocketWSGI.configured(lambda ws: None,
+                                    support_legacy_versions=False).support_legacy_versions is False
+    greenlane.compat.uninstall()
+    assert not greenlane.compat.is_lenient()
+    assert (Server.require_host_default, WebSocketWSGI.support_legacy_versions) == (True, False)
+    greenlane.compat.install(lenient=False)
+    assert not greenlane.compat.is_lenient()
+    assert (Server.require_host_default, WebSocketWSGI.support_legacy_versions) == (True, False)
+
+
+def _status_without_host() -> bytes:
+    from greenlane import wsgi
+
+    def app(environ: dict[str, object], start_response: object) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])  # type: ignore[operator]
+        return [b"ok"]
+
+    listener = greenlane.listen(("127.0.0.1", 0))
+    server = wsgi.Server(app, [listener], log_output=False, warn_if_root=False)
+    server.start()
+    try:
+        client = greenlane.connect(listener.getsockname())
+        client.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        status = client.recv(4096).split(b"\r\n", 1)[0]
+        client.close()
+        return status
+    finally:
+        server.stop()
+        server.wait()
+
+
+def test_lenient_mode_serves_http11_without_host_strict_mode_refuses() -> None:
+    greenlane.compat.install()
+    assert _status_without_host() == b"HTTP/1.1 200 OK"
+    greenlane.compat.install(lenient=False)
+    assert _status_without_host() == b"HTTP/1.1 400 Bad Request"
+
+
+def test_lenient_mode_reaches_modules_imported_later_and_env_strict_turns_it_off() -> None:
+    probe = """
+        import sys
+        import greenlane.compat.eventlet_alias
+        print("greenlane.wsgi" in sys.modules, "greenlane.websocket" in sys.modules)
+        from eventlet import websocket, wsgi
+        print(wsgi.Server.require_host_default, websocket.WebSocketWSGI.support_legacy_versions)
+    """
+    lenient = _run(probe, drop=(greenlane.compat.ENV_VAR,))
+    assert lenient.stdout.split() == ["False", "False", "False", "True"], lenient.stderr
+    strict = _run(probe, {greenlane.compat.ENV_VAR: "strict"})
+    assert strict.stdout.split() == ["False", "False", "True", "False"], strict.stderr

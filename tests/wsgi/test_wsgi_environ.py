@@ -39,6 +39,7 @@ def test_basic_environ(serve: Any) -> None:
     assert env["PATH_INFO"] == "/a b/\xe9"  # percent-decoded, as latin-1
     assert env["RAW_PATH_INFO"] == "/a%20b/%E9"
     assert env["QUERY_STRING"] == "x=1&y=%20"
+    assert env["REQUEST_URI"] == env["RAW_URI"] == "/a%20b/%E9?x=1&y=%20"
     assert env["SERVER_PROTOCOL"] == "HTTP/1.1"
     assert env["SERVER_NAME"] == "127.0.0.1"
     assert env["SERVER_PORT"].isdigit()
@@ -262,3 +263,13 @@ def test_file_wrapper_with_a_non_ascii_digit_content_length(serve: Any) -> None:
     errors = log.text("error")
     assert "Content-Length" in errors
     assert "ValueError" not in errors
+
+
+def test_request_uri_keeps_an_empty_query(serve: Any) -> None:
+    # Only the raw target tells "/p?" from "/p": QUERY_STRING is "" for both.
+    env = environ_of(serve, b"GET /p? HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert env["QUERY_STRING"] == ""
+    assert env["REQUEST_URI"] == env["RAW_URI"] == "/p?"
+    env = environ_of(serve, b"GET http://h/p HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert env["RAW_URI"] == "http://h/p"
+    assert env["PATH_INFO"] == "/p"

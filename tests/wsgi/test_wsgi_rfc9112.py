@@ -82,6 +82,24 @@ def test_host_rejected(serve: Any, raw: bytes) -> None:
     rejected(serve(body_app).port, raw, 400)
 
 
+def test_require_host_false_serves_http11_without_host(serve: Any) -> None:
+    # The eventlet alias's lenient mode: served (as eventlet did), while a duplicate or
+    # malformed Host is still refused.
+    port = serve(body_app, require_host=False).port
+    accepted(port, b"GET / HTTP/1.1\r\n\r\n")
+    rejected(port, b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400)
+    rejected(port, b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400)
+
+
+def test_require_host_default_is_the_class_setting(serve: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from greenlane.wsgi import Server
+    monkeypatch.setattr(Server, "require_host_default", False)
+    accepted(serve(body_app).port, b"GET / HTTP/1.1\r\n\r\n")
+    # An explicit argument wins over the setting.
+    rejected(serve(body_app, require_host=True).port, b"GET / HTTP/1.1\r\n\r\n", 400)
+
+
 # -- field syntax --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("line", [

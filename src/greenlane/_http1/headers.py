@@ -242,7 +242,8 @@ def _valid_host(host: str) -> bool:
 
 
 def build_request(
-    method: str, target: str, minor: str, fields: Iterable[Tuple[str, str]]
+    method: str, target: str, minor: str, fields: Iterable[Tuple[str, str]],
+    require_host: bool = True,
 ) -> Request:
     """Apply the cross-field rules to a syntactically valid head and build the Request.
 
@@ -251,6 +252,7 @@ def build_request(
         target: the request-target.
         minor: the minor version digit from ``HTTP/1.<minor>``.
         fields: ``(name, value)`` field lines; names are lower-cased here.
+        require_host: False accepts an HTTP/1.1 request without Host (``Limits.require_host``).
 
     Raises:
         RemoteProtocolError: a rule in the module docstring is broken (400 or 501).
@@ -307,7 +309,7 @@ def build_request(
     if host_count != 1:
         if host_count > 1:
             raise RemoteProtocolError("more than one Host field")
-        if is_11:
+        if is_11 and require_host:
             raise RemoteProtocolError("HTTP/1.1 request without Host")
     elif host is not None and not _valid_host(host):
         raise RemoteProtocolError("malformed Host")

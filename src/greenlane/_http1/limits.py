@@ -25,6 +25,12 @@ class Limits:
             400. Extensions carry nothing a WSGI application can see, so a small cap suffices.
         max_trailer_bytes: largest trailer section of a chunked body; larger gets 431. Trailers
             are read, checked and dropped.
+        require_host: whether an HTTP/1.1 request without a Host field gets 400, as RFC 9112
+            section 3.2 requires (default). Not a size, but it travels with the limits because
+            they are the whole of the parser's configuration. False accepts such a request
+            (``Request.host`` is None, as for HTTP/1.0); eventlet accepted them, and the
+            eventlet alias's lenient mode restores that (``greenlane.compat``). A duplicate
+            or malformed Host is refused either way.
     """
 
     max_request_line: int = 8192
@@ -32,9 +38,14 @@ class Limits:
     max_header_count: int = 100
     max_chunk_ext_bytes: int = 4096
     max_trailer_bytes: int = 65536
+    require_host: bool = True
 
     def __post_init__(self) -> None:
+        if type(self.require_host) is not bool:
+            raise TypeError(f"Limits.require_host must be a bool, not {self.require_host!r}")
         for field in dataclasses.fields(self):
+            if field.name == "require_host":
+                continue
             value = getattr(self, field.name)
             if type(value) is not int or value < 1:
                 raise ValueError(f"Limits.{field.name} must be a positive int, not {value!r}")

@@ -169,7 +169,7 @@ def parse_head(
     if len(fields) != n_lines or len(raw) - len(raw.translate(None, CTL_AND_CR)) != n_lines + 1:
         fields = parse_field_lines(head[fields_start:])
     method, target, minor = match.groups()
-    return build_request(method, target, minor, fields)
+    return build_request(method, target, minor, fields, limits.require_host)
 
 
 class HeadReader:

@@ -20,6 +20,13 @@ would overwrite (or be overwritten by) a real eventlet in the same environment. 
 from ``install-pth`` acts only when ``GREENLANE_EVENTLET_ALIAS`` is set, for the same reason:
 an unconditional alias would hijack the real eventlet for every program in the environment.
 
+Lenient mode (the default of all three ways; ``install(lenient=False)`` or
+``GREENLANE_EVENTLET_ALIAS=strict`` turns it off): two tolerances of eventlet that greenlane
+alone does not have are turned on process-wide, so clients that worked against eventlet keep
+working: HTTP/1.1 requests without ``Host`` are served (greenlane answers them 400, as RFC 9112
+requires), and ``WebSocketWSGI`` accepts the hixie-75/76 drafts. Nothing that protects the
+server is relaxed: strict request framing, size limits, timeouts and ``debug=False`` stay.
+
 Where it differs from having eventlet installed:
 
 * ``eventlet.__version__`` is greenlane's version, and module ``__name__``/``repr`` say
@@ -42,6 +49,7 @@ from greenlane.compat._alias import (
     EventletAliasWarning,
     install,
     is_installed,
+    is_lenient,
     uninstall,
 )
 from greenlane.compat._pth import (
@@ -66,6 +74,7 @@ __all__ = [
     "install",
     "install_pth",
     "is_installed",
+    "is_lenient",
     "site_packages",
     "uninstall",
     "uninstall_pth",

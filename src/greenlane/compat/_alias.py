@@ -26,6 +26,7 @@ __all__ = [
     "EventletAliasWarning",
     "install",
     "is_installed",
+    "is_lenient",
     "uninstall",
 ]
 
@@ -124,11 +125,68 @@ def _foreign_eventlet() -> Optional[ModuleType]:
     return None
 
 
-def install() -> bool:
+# The servers' process-wide settings the lenient mode changes: (module, class, attribute,
+# value when lenient). Each is a documented class attribute of a server-layer class, set when
+# that module is imported (patcher.after_import), so installing the alias imports neither.
+_LENIENCIES = (
+    ("greenlane.wsgi", "Server", "require_host_default", False),
+    ("greenlane.websocket", "WebSocketWSGI", "support_legacy_versions", True),
+)
+
+
+class _Mode:
+    """The alias's record: whether the lenient mode is on (the only state it keeps)."""
+
+    lenient = False
+    watching = False
+
+
+def is_lenient() -> bool:
+    """Whether the lenient mode is on (``install(lenient=True)``, the alias's default)."""
+    return _Mode.lenient
+
+
+def _apply_leniencies() -> None:
+    for module_name, class_name, attribute, lenient_value in _LENIENCIES:
+        module = sys.modules.get(module_name)
+        if module is not None:
+            value = lenient_value if _Mode.lenient else not lenient_value
+            setattr(getattr(module, class_name), attribute, value)
+
+
+def _set_lenient(lenient: bool) -> None:
+    _Mode.lenient = lenient
+    if not _Mode.watching:
+        # Imported here: the patcher is a lower layer, but the alias is installed before
+        # anything else and should not cost its import when nothing is lenient.
+        from greenlane import patcher
+        _Mode.watching = True
+        for module_name, *_ in _LENIENCIES:
+            patcher.after_import(module_name, _apply_leniencies)
+    _apply_leniencies()
+
+
+def install(lenient: bool = True) -> bool:
     """Make ``import eventlet`` and every ``eventlet.X.Y`` resolve to greenlane's modules.
 
     Puts the alias finder first on ``sys.meta_path``, so it wins over a real eventlet that is
     installed but not imported yet. Idempotent. Returns True when the alias is in place.
+
+    ``lenient`` (default True) also turns on, process-wide, the two tolerances of eventlet
+    that greenlane alone does not have, so that clients that worked against eventlet keep
+    working after the move:
+
+    * an HTTP/1.1 request without ``Host`` is served, not answered 400 (old health checkers
+      and scripts send them; ``greenlane.wsgi.Server.require_host_default``);
+    * ``WebSocketWSGI`` accepts the hixie-75/76 drafts
+      (``greenlane.websocket.WebSocketWSGI.support_legacy_versions``).
+
+    Neither weakens what protects the server: request framing stays strict (no smuggling),
+    size limits and timeouts stay on, tracebacks stay out of responses, legacy websocket
+    messages are bounded as RFC 6455 ones are. ``lenient=False`` (or
+    ``GREENLANE_EVENTLET_ALIAS=strict`` for the ``.pth`` and ``eventlet_alias``) keeps
+    greenlane's strict defaults. An explicit argument to a server or ``WebSocketWSGI`` wins
+    either way.
 
     If a real eventlet (or any of its submodules) is already imported, nothing is changed:
     the modules already bound to that eventlet would keep its hub while new imports got
@@ -147,6 +205,8 @@ def install() -> bool:
         return False
     if not is_installed():
         sys.meta_path.insert(0, EventletAliasFinder())
+    if lenient or _Mode.lenient:
+        _set_lenient(lenient)
     return True
 
 
@@ -155,8 +215,11 @@ def uninstall() -> None:
 
     The greenlane modules themselves stay imported under their own names; only the
     ``eventlet`` / ``eventlet.*`` entries of ``sys.modules`` that point at them are dropped, so
-    a later ``import eventlet`` finds whatever is installed (or nothing). Meant for tests.
+    a later ``import eventlet`` finds whatever is installed (or nothing). The lenient mode
+    is turned off. Meant for tests.
     """
+    if _Mode.lenient:
+        _set_lenient(False)
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, EventletAliasFinder)]
     for name in [n for n in list(sys.modules) if n == ALIAS or n.startswith(ALIAS + ".")]:
         if _is_greenlane_module(sys.modules.get(name)):

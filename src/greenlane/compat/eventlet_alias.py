@@ -7,12 +7,19 @@ does nothing (Python caches modules): after ``greenlane.compat.uninstall()``, ca
 ``python -m greenlane.compat install-pth`` imports this module when ``GREENLANE_EVENTLET_ALIAS``
 is set. If the real eventlet is already imported, an ``EventletAliasWarning`` is issued and the
 alias is not installed (see ``greenlane.compat``).
+
+The alias comes in its lenient mode (``install()``'s default: eventlet's tolerance of HTTP/1.1
+requests without Host and of hixie-75/76 websockets), unless ``GREENLANE_EVENTLET_ALIAS`` is
+``strict``.
 """
 
 from __future__ import annotations
 
+import os
+
 from greenlane.compat._alias import install
+from greenlane.compat._pth import ENV_VAR
 
 __all__: list[str] = []
 
-install()
+install(lenient=os.environ.get(ENV_VAR, "").strip().lower() != "strict")

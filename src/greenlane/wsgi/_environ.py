@@ -13,6 +13,8 @@ Keys, and where they differ from eventlet 0.41:
 * ``PATH_INFO`` is percent-decoded as latin-1 (PEP 3333's "bytes as latin-1 str"), and
   ``RAW_PATH_INFO`` keeps the undecoded path, as eventlet. An absolute-form target
   (``GET http://host/p``) yields the path part, and its authority is ``HTTP_HOST``.
+* ``REQUEST_URI`` and ``RAW_URI`` hold the request-target exactly as sent, as Gunicorn's and
+  uWSGI's environ do (eventlet has neither): only they tell ``/p?`` from ``/p``.
 * Header fields whose name contains ``_`` are not turned into ``HTTP_*`` keys (the same
   anti-spoofing rule as eventlet #959, nginx and Apache): ``X_Forwarded_For`` must not pose as
   ``X-Forwarded-For``. Repeated fields are joined with ``,`` (``Cookie`` with ``; ``).
@@ -143,6 +145,7 @@ class EnvironBuilder:
         else:
             path, query = split_target(target)
         env["RAW_PATH_INFO"] = path
+        env["REQUEST_URI"] = env["RAW_URI"] = target
         env["PATH_INFO"] = unquote_to_bytes(path).decode("latin-1") if "%" in path else path
         env["QUERY_STRING"] = query
         env["SERVER_PROTOCOL"] = _SERVER_PROTOCOL[req.http_version]

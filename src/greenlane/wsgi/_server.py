@@ -46,7 +46,7 @@ import functools
 import os
 import socket
 import warnings
-from typing import Any, Callable, Iterable, Mapping, Optional, Union
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Optional, Union
 
 from greenlet import getcurrent, greenlet
 
@@ -247,6 +247,10 @@ class Server:
         max_header_field_size: longest single header field line (``name: value``, without
             CRLF), as Gunicorn's ``limit_request_field_size``; longer gets 431. Default None:
             only the whole section is bounded (``max_header_bytes``).
+        require_host: whether an HTTP/1.1 request without ``Host`` gets 400 (RFC 9112
+            section 3.2). Default None: ``Server.require_host_default``, True unless the
+            eventlet alias's lenient mode is on (``greenlane.compat``; eventlet served such
+            requests).
         max_drain_bytes: how much unread request body is read and dropped after a response
             so the connection can be reused; a bigger rest closes the connection instead.
         minimum_chunk_size: buffer the response iterable's pieces until this many bytes
@@ -312,6 +316,11 @@ class Server:
             drop privileges (``greenlane serve``, Gunicorn).
     """
 
+    require_host_default: ClassVar[bool] = True
+    """The ``require_host`` of servers built without one: a documented process-wide setting,
+    which ``greenlane.compat.install()`` sets False in its lenient mode (eventlet's
+    behaviour) and ``uninstall()`` puts back."""
+
     def __init__(
         self,
         app: Callable[..., Any],
@@ -327,6 +336,7 @@ class Server:
         max_header_bytes: int = 65536,
         max_header_count: int = 100,
         max_header_field_size: Optional[int] = None,
+        require_host: Optional[bool] = None,
         max_drain_bytes: int = DEFAULT_MAX_DRAIN_BYTES,
         minimum_chunk_size: Optional[int] = None,
         http10_only: bool = False,
@@ -381,9 +391,12 @@ class Server:
         # The cadence of each connection's deadline timer: never later than any new deadline.
         self.timer_period = min(enabled) if enabled else 3600.0
         self.keepalive = keepalive and not http10_only
+        if require_host is None:
+            require_host = type(self).require_host_default
         self.limits = Limits(max_request_line=max_request_line,
                              max_header_bytes=max_header_bytes,
-                             max_header_count=max_header_count)
+                             max_header_count=max_header_count,
+                             require_host=bool(require_host))
         self.max_header_field_size = max_header_field_size
         self.max_drain_bytes = max_drain_bytes
         self.accept_backlog_on_stop = accept_backlog_on_stop
