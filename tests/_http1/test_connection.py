@@ -228,3 +228,13 @@ def test_next_cycle_if_done_only_when_start_next_cycle_would_succeed() -> None:
     conn.send_eom()
     assert conn.next_cycle_if_done() is False  # must close
     assert conn.our_state is MUST_CLOSE
+
+
+def test_keep_alive_timeout_is_announced_in_whole_seconds() -> None:
+    conn = ServerConnection(keep_alive_timeout=2.9)
+    conn.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n")
+    assert isinstance(conn.next_event(), Request)
+    head = conn.send_response(200, "OK", [("Content-Length", "0")])
+    assert b"\r\nConnection: keep-alive\r\nKeep-Alive: timeout=2\r\n\r\n" in head
+    with pytest.raises(ValueError, match="keep_alive_timeout"):
+        ServerConnection(keep_alive_timeout=-1)

@@ -180,6 +180,20 @@ def test_http_11_without_host_when_not_required() -> None:
         Limits(require_host=1)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("data, asked", [
+    (b"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n", True),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Keep-Alive, Upgrade\r\n\r\n", True),
+    (b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", True),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", False),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, close\r\n\r\n", False),
+])
+def test_keep_alive_requested(data: bytes, asked: bool) -> None:
+    conn = ServerConnection()
+    conn.receive_data(data)
+    event = conn.next_event()
+    assert isinstance(event, Request) and event.keep_alive_requested is asked
+
+
 def test_http_10_without_host() -> None:
     tr(b"GET / HTTP/1.0\r\n\r\n", [req(headers=[], version="1.0", keep_alive=False), EOM, "PAUSED"])
 

@@ -90,6 +90,29 @@ def test_connection_field_decisions() -> None:
     assert "Connection" not in fields(head) and not close
 
 
+def test_keep_alive_is_announced_to_clients_that_ask() -> None:
+    asked = Request(method="GET", target="/", headers=[("host", "x")], host="x",
+                    keep_alive_requested=True)
+    hint = "Keep-Alive: timeout=75\r\n"
+    head, _, _, close = encode_response_head(200, "OK", [("Content-Length", "0")], asked,
+                                             False, hint)
+    assert fields(head)["Connection"] == "keep-alive" and not close
+    assert fields(head)["Keep-Alive"] == "timeout=75"
+    head, _, _, _ = encode_response_head(200, "OK", [("Content-Length", "0")], asked, False)
+    assert fields(head)["Connection"] == "keep-alive" and "Keep-Alive" not in fields(head)
+    # A client that did not ask gets neither (persistence is HTTP/1.1's default) ...
+    head, _, _, _ = encode_response_head(200, "OK", [("Content-Length", "0")], request(),
+                                         False, hint)
+    assert "Connection" not in fields(head) and "Keep-Alive" not in fields(head)
+    # ... and a closing response never carries the hint.
+    head, _, _, close = encode_response_head(200, "OK", [("Content-Length", "0")], asked,
+                                             True, hint)
+    assert fields(head)["Connection"] == "close" and "Keep-Alive" not in fields(head) and close
+    head, _, _, _ = encode_response_head(200, "OK", [("Content-Length", "0")],
+                                         request(version="1.0"), False, hint)
+    assert fields(head)["Keep-Alive"] == "timeout=75"
+
+
 def test_given_date_is_kept_and_order_preserved() -> None:
     head, *_ = encode_response_head(200, "OK", [("X-B", "1"), ("Date", "yesterday"),
                                                 ("X-A", "2"), ("Content-Length", "0")],

@@ -140,6 +140,28 @@ def test_http10_keep_alive_with_known_length(serve: Any) -> None:
     c.close()
 
 
+def test_keep_alive_announces_the_idle_timeout_to_clients_that_ask(serve: Any) -> None:
+    def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"x"]
+
+    srv = serve(app, idle_timeout=2.5)
+    c = Client(srv.port)
+    r = c.request("/", headers="Connection: keep-alive\r\n")
+    # Rounded down: the hint must not promise longer than the server waits.
+    assert r.header("Connection") == "keep-alive" and r.header("Keep-Alive") == "timeout=2"
+    r = c.request("/")  # persistence is HTTP/1.1's default: nothing to announce
+    assert r.header("Connection") is None and r.header("Keep-Alive") is None
+    r = c.request("/", version="1.0", headers="Connection: keep-alive\r\n")
+    assert r.header("Connection") == "keep-alive" and r.header("Keep-Alive") == "timeout=2"
+    c.close()
+    plain = serve(app, idle_timeout=None)
+    c = Client(plain.port)
+    r = c.request("/", headers="Connection: keep-alive\r\n")
+    assert r.header("Connection") == "keep-alive" and r.header("Keep-Alive") is None
+    c.close()
+
+
 def test_unread_chunked_body_is_drained(serve: Any) -> None:
     def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         start_response("200 OK", [])

@@ -86,6 +86,9 @@ class ServerConnection:
     Args:
         limits: size limits for request heads, chunk lines and trailers (default
             :class:`Limits()`).
+        keep_alive_timeout: the server's idle timeout in seconds, announced as
+            ``Keep-Alive: timeout=N`` (rounded down) with ``Connection: keep-alive``; None
+            announces none.
     """
 
     __slots__ = (
@@ -96,6 +99,7 @@ class ServerConnection:
         "_error",
         "_framing",
         "_head_reader",
+        "_keep_alive_field",
         "_limits",
         "_must_close",
         "_our_state",
@@ -105,8 +109,15 @@ class ServerConnection:
         "_their_state",
     )
 
-    def __init__(self, limits: Optional[Limits] = None) -> None:
+    def __init__(self, limits: Optional[Limits] = None,
+                 keep_alive_timeout: Optional[float] = None) -> None:
         self._limits = _DEFAULT_LIMITS if limits is None else limits
+        if keep_alive_timeout is not None and not keep_alive_timeout >= 0:
+            raise ValueError(f"keep_alive_timeout must be >= 0 or None, not "
+                             f"{keep_alive_timeout!r}")
+        # Whole seconds, rounded down: the hint must never promise more than the server keeps.
+        self._keep_alive_field = ("" if keep_alive_timeout is None
+                                  else f"Keep-Alive: timeout={int(keep_alive_timeout)}\r\n")
         self._buf = ReceiveBuffer()
         self._head_reader = HeadReader(self._limits)
         self._body_reader: Union[ContentLengthReader, ChunkedReader, None] = None
@@ -376,7 +387,8 @@ class ServerConnection:
 
         Adds ``Date`` (unless given), ``Transfer-Encoding: chunked`` for an HTTP/1.1 response
         of unknown length, ``Connection: close`` whenever the connection will close, and
-        ``Connection: keep-alive`` for a persistent HTTP/1.0 connection.
+        ``Connection: keep-alive`` for a persistent HTTP/1.0 connection or a client that
+        asked for it (with ``Keep-Alive: timeout=N`` given a ``keep_alive_timeout``).
 
         Raises:
             LocalProtocolError: not expecting a response now, or an invalid status, reason,
@@ -395,7 +407,7 @@ class ServerConnection:
             )
             try:
                 head, framing, length, close = encode_response_head(
-                    status, reason, headers, request, close
+                    status, reason, headers, request, close, self._keep_alive_field
                 )
             except LocalProtocolError:
                 self._our_state = ERROR

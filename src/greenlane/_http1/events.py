@@ -63,6 +63,7 @@ class _RequestFields:
         "host",
         "http_version",
         "keep_alive",
+        "keep_alive_requested",
         "method",
         "target",
     )
@@ -74,6 +75,7 @@ class _RequestFields:
     content_length: Optional[int]
     chunked: bool
     keep_alive: bool
+    keep_alive_requested: bool
     expect_continue: bool
     host: Optional[str]
 
@@ -92,6 +94,9 @@ class Request(_RequestFields):
         keep_alive: whether the client allows the connection to be reused after this exchange
             (HTTP/1.1 unless ``Connection: close``; HTTP/1.0 only with
             ``Connection: keep-alive``).
+        keep_alive_requested: the client sent the ``keep-alive`` connection option (and not
+            ``close``), whatever its version; the response then says ``Connection:
+            keep-alive`` and, when the server has an idle timeout, ``Keep-Alive: timeout=N``.
         expect_continue: HTTP/1.1 request carrying ``Expect: 100-continue``.
         host: the host the request is for: the authority (``host[:port]``) of an
             absolute-form target, which RFC 9112 §3.2.2 says overrides the Host field, else
@@ -116,6 +121,7 @@ class Request(_RequestFields):
         keep_alive: bool = True,
         expect_continue: bool = False,
         host: Optional[str] = None,
+        keep_alive_requested: bool = False,
     ) -> None:
         if http_version not in ("1.0", "1.1"):
             raise ValueError(f"http_version must be '1.0' or '1.1', not {http_version!r}")
@@ -129,6 +135,7 @@ class Request(_RequestFields):
             "content_length": content_length,
             "chunked": chunked,
             "keep_alive": keep_alive,
+            "keep_alive_requested": keep_alive_requested,
             "expect_continue": expect_continue,
             "host": host,
         }
@@ -147,6 +154,7 @@ class Request(_RequestFields):
             self.content_length,
             self.chunked,
             self.keep_alive,
+            self.keep_alive_requested,
             self.expect_continue,
             self.host,
         )
@@ -164,8 +172,9 @@ class Request(_RequestFields):
             f"Request(method={self.method!r}, target={self.target!r}, "
             f"http_version={self.http_version!r}, headers={self.headers!r}, "
             f"content_length={self.content_length!r}, chunked={self.chunked!r}, "
-            f"keep_alive={self.keep_alive!r}, expect_continue={self.expect_continue!r}, "
-            f"host={self.host!r})"
+            f"keep_alive={self.keep_alive!r}, "
+            f"keep_alive_requested={self.keep_alive_requested!r}, "
+            f"expect_continue={self.expect_continue!r}, host={self.host!r})"
         )
 
 
@@ -179,6 +188,7 @@ def _new_request(
     keep_alive: bool,
     expect_continue: bool,
     host: Optional[str],
+    keep_alive_requested: bool = False,
 ) -> Request:
     """Build a Request from already-validated parts, without the constructor's checks."""
     r = _RequestFields()
@@ -189,6 +199,7 @@ def _new_request(
     r.content_length = content_length
     r.chunked = chunked
     r.keep_alive = keep_alive
+    r.keep_alive_requested = keep_alive_requested
     r.expect_continue = expect_continue
     r.host = host
     r.__class__ = Request

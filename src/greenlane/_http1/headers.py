@@ -350,4 +350,5 @@ def build_request(
         (not close) if is_11 else (keep_alive_token and not close),
         expect_continue,
         host,
+        keep_alive_token and not close,
     )

@@ -19,7 +19,10 @@ response splitting). Names are emitted as given: capitalisation is the caller's 
 ``Transfer-Encoding`` and ``Connection`` are hop-by-hop and owned by this layer: an application's
 ``Transfer-Encoding: chunked`` is dropped (the body is framed here, PEP 3333 forbids applications
 from encoding it themselves; any other coding is a LocalProtocolError) and its ``Connection``
-value is folded into the keep-alive decision.
+value is folded into the keep-alive decision. A persistent connection is announced with
+``Connection: keep-alive`` to an HTTP/1.0 client, and to any client that asked with that option;
+the announcement carries ``Keep-Alive: timeout=N`` when the server has an idle timeout (a hint
+that lets clients stop reusing a connection before the server closes it, instead of racing it).
 """
 
 from __future__ import annotations
@@ -169,6 +172,7 @@ def encode_response_head(
     headers: Iterable[Tuple[str, str]],
     request: Request,
     close: bool,
+    keep_alive_field: str = "",
 ) -> Tuple[bytes, int, int, bool]:
     """Encode a final (status >= 200, not 101) response head and choose the body framing.
 
@@ -178,6 +182,8 @@ def encode_response_head(
         headers: ``(name, value)`` pairs from the application, emitted in order.
         request: the request being answered (method and version decide the framing).
         close: whether the connection is already known to close after this response.
+        keep_alive_field: ``"Keep-Alive: timeout=N\r\n"`` (or ``""``), added after
+            ``Connection: keep-alive`` when that is sent.
 
     Returns:
         ``(head, framing, content_length, close)``: the bytes to send, one of the
@@ -275,12 +281,17 @@ def encode_response_head(
     if close:
         parts.append("Connection: close\r\n\r\n")
         n_lines += 1
-    elif request.http_version == "1.0":
-        parts.append("Connection: keep-alive\r\n\r\n")
-        n_lines += 1
-    elif connection is not None:
+    elif connection is not None and request.http_version != "1.0":
         parts += ("Connection: ", connection, "\r\n\r\n")
         n_lines += 1
+    elif request.keep_alive_requested or request.http_version == "1.0":
+        # (An HTTP/1.0 connection is persistent only when the client asked for it.)
+        if keep_alive_field:
+            parts += ("Connection: keep-alive\r\n", keep_alive_field, "\r\n")
+            n_lines += 2
+        else:
+            parts.append("Connection: keep-alive\r\n\r\n")
+            n_lines += 1
     else:
         parts.append("\r\n")
     if plain:

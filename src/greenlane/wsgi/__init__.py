@@ -17,11 +17,12 @@ capacity, shutdown), ``_conn`` (one connection's loop), ``_environ``, ``_proxy``
 headers), ``_input``, ``_response``, ``_errors`` (every error response), ``_log``,
 ``_signals`` (SIGTERM/SIGINT as graceful stops). This package only re-exports.
 
-HTTP/1.0 and 1.1 (RFC 9112) with keep-alive, pipelining, chunked bodies both ways,
-``Expect: 100-continue`` answered only when the application reads the body, HEAD/204/304
-without bodies, and strict request parsing (``greenlane._http1``): a malformed request gets a
-4xx and its connection is closed; nothing a client sends can stop the server or affect another
-connection.
+HTTP/1.0 and 1.1 (RFC 9112) with keep-alive (announced as ``Connection: keep-alive`` with
+``Keep-Alive: timeout=<idle timeout>`` to clients that ask for it, as eventlet does), pipelining,
+chunked bodies both ways, ``Expect: 100-continue`` answered only when the application reads the
+body, HEAD/204/304 without bodies, and strict request parsing (``greenlane._http1``): a
+malformed request gets a 4xx and its connection is closed; nothing a client sends can stop the
+server or affect another connection.
 
 Differences from ``eventlet.wsgi`` (0.41), all deliberate:
 

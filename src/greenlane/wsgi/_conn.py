@@ -281,7 +281,7 @@ class Connection:
         # Bound once per connection rather than once per request.
         self._build_env = listener.environ.build
         self._raw = _plain_socket(sock)
-        self._parser = ServerConnection(server.limits)
+        self._parser = ServerConnection(server.limits, server.idle_timeout)
         self.state = _NEW
         self._greenlet: Optional[greenlet] = None
         self._deadline = 0.0
