@@ -1,4 +1,4 @@
-"""Throw-away servers for integration tests: a PostgreSQL cluster and a Redis server.
+"""Throw-away servers for integration tests: a PostgreSQL cluster, a Redis server, nginx.
 
 Each listens on 127.0.0.1 on a free port, keeps its files in a temporary directory, is started
 once per test session (``postgres`` and ``redis_server`` fixtures, session-scoped) and stopped
@@ -12,6 +12,8 @@ as the ``postgres`` user (``runuser``), with the data directory in a temporary d
 user owns. The cluster trusts every local connection (``initdb -A trust``) and trades
 durability for speed (``--no-sync``, ``fsync=off``): it only lives for the test session.
 Redis: ``redis-server`` with persistence off (``--save "" --appendonly no``).
+nginx: in the foreground (``daemon off``, ``master_process off``) with a prefix directory of its
+own and the site configuration the test gives (``run_nginx``), started per test or module.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Optional
+from pathlib import Path
+from typing import NoReturn, Optional
 
 import pytest
 
@@ -249,3 +253,72 @@ def redis_server() -> Iterator[Redis]:
         yield address
     finally:
         server.stop()
+
+
+# ----------------------------------------------------------------------------- nginx
+NGINX_MAIN = """
+daemon off;
+master_process off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/client_body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    include {prefix}/site.conf;
+}}
+"""
+
+
+def nginx_unavailable(reason: str) -> NoReturn:
+    """Fail (``CI=true``) or skip the test because nginx cannot run here."""
+    unavailable(f"nginx: {reason}")
+
+
+def run_nginx(prefix: Path, site: str, port: int) -> subprocess.Popen[bytes]:
+    """Start nginx in ``prefix`` with ``site`` (upstreams and servers, written to
+    ``prefix``/site.conf and included by ``NGINX_MAIN``) and wait until it accepts
+    connections on 127.0.0.1:``port``."""
+    binary = "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else shutil.which("nginx")
+    if binary is None:
+        nginx_unavailable("nginx is not installed (/usr/sbin/nginx)")
+    (prefix / "site.conf").write_text(site)
+    path = prefix / "nginx.conf"
+    path.write_text(NGINX_MAIN.format(prefix=prefix))
+    proc = subprocess.Popen([str(binary), "-p", str(prefix), "-c", str(path)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            log = prefix / "error.log"
+            if log.exists():
+                err += log.read_text(errors="replace")
+            nginx_unavailable(f"nginx could not start: {err.strip()[-500:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait(START_TIMEOUT)
+                nginx_unavailable("nginx did not start listening")
+            time.sleep(0.02)  # polling a port another process opens: no event to wait for
+
+
+def stop_nginx(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (nginx's fast shutdown), then SIGKILL if it does not end."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(START_TIMEOUT)
+    if proc.stderr is not None:
+        proc.stderr.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import pytest
@@ -38,3 +39,13 @@ def unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"required when CI=true: {reason}")
     pytest.skip(reason)
+
+
+def write_apps(tmp_path_factory: pytest.TempPathFactory, apps: Mapping[str, str],
+               name: str) -> str:
+    """Write test application modules (file name -> source) into a fresh directory; its path
+    is what ``--app-dir``/``--chdir`` of a server process gets."""
+    directory = tmp_path_factory.mktemp(name)
+    for filename, text in apps.items():
+        (directory / filename).write_text(text)
+    return str(directory)

@@ -87,12 +87,6 @@ def slow(environ, start_response):
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "greenlane", *args]
 

@@ -21,7 +21,8 @@ import pytest
 
 from greenlane import __version__
 from greenlane._cli import UsageError, load_app, parse_bind
-from tests._support import has_ipv6_loopback, unavailable
+from tests._services import free_port
+from tests._support import has_ipv6_loopback, unavailable, write_apps
 
 from ._cli_support import (
     APPS,
@@ -29,7 +30,6 @@ from ._cli_support import (
     Serving,
     body,
     clean_env,
-    free_port,
     http_get,
     read_all,
     run_cli,
@@ -38,10 +38,7 @@ from ._cli_support import (
 
 @pytest.fixture(scope="module")
 def apps(tmp_path_factory: pytest.TempPathFactory) -> str:
-    d = tmp_path_factory.mktemp("apps")
-    for name, text in APPS.items():
-        (d / name).write_text(text)
-    return str(d)
+    return write_apps(tmp_path_factory, APPS, "apps")
 
 
 @pytest.fixture

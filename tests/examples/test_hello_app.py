@@ -20,14 +20,10 @@ from typing import Iterator, Optional
 
 import pytest
 
+from tests._services import free_port
+
 APP_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "hello-app")
 TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class AppProcess:

@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Any, Optional
 
+from tests._services import free_port
 from tests._support import unavailable
 
 TIMEOUT = 30.0
@@ -189,12 +190,6 @@ def gunicorn_version() -> tuple[int, ...]:
     except ImportError:
         unavailable("gunicorn is not installed (pip install gunicorn)")
     return tuple(int(p) for p in gunicorn.__version__.split(".")[:3] if p.isdigit())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def child_pids(pid: int) -> list[int]:

@@ -24,6 +24,8 @@ from typing import Any, Callable, Optional
 
 import pytest
 
+from tests._support import write_apps
+
 from ._gunicorn_support import (
     APPS,
     TIMEOUT,
@@ -42,10 +44,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def apps(tmp_path_factory: pytest.TempPathFactory) -> str:
-    d = tmp_path_factory.mktemp("gunicorn-apps")
-    for name, text in APPS.items():
-        (d / name).write_text(text)
-    return str(d)
+    return write_apps(tmp_path_factory, APPS, "gunicorn-apps")
 
 
 @pytest.fixture

@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
+from tests._services import free_port, run_nginx, stop_nginx
 from tests._support import unavailable
 from tests.cli._cli_support import Serving, clean_env
-from tests.gunicorn._gunicorn_support import Gunicorn, free_port
-from tests.wsgi.test_wsgi_nginx import run_nginx, stop_nginx
+from tests.gunicorn._gunicorn_support import Gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "examples" / "deploy"
@@ -92,23 +92,6 @@ def substitute(text: str, replacements: list[tuple[str, str]], what: str) -> str
 
 # -- nginx -------------------------------------------------------------------------------------
 
-NGINX_MAIN = """
-daemon off;
-master_process off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/client_body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    include {prefix}/site.conf;
-}}
-"""
 
 
 def nginx_site(upstreams: list[str], port: int, tls_port: int, cert: Path, key: Path) -> str:
@@ -131,9 +114,8 @@ class Nginx:
     def __init__(self, prefix: Path, upstreams: list[str], cert: Path, key: Path) -> None:
         self.port = free_port()
         self.tls_port = free_port()
-        (prefix / "site.conf").write_text(
-            nginx_site(upstreams, self.port, self.tls_port, cert, key))
-        self.proc = run_nginx(prefix, NGINX_MAIN.format(prefix=prefix), self.port)
+        self.proc = run_nginx(prefix, nginx_site(upstreams, self.port, self.tls_port, cert, key),
+                              self.port)
 
     def stop(self) -> None:
         stop_nginx(self.proc)

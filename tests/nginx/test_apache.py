@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests._support import write_apps
 from tests.gunicorn._gunicorn_support import (
     APPS,
     gunicorn_version,
@@ -40,10 +41,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def apps(tmp_path_factory: pytest.TempPathFactory) -> str:
-    d = tmp_path_factory.mktemp("apache-apps")
-    for name, text in APPS.items():
-        (d / name).write_text(text)
-    return str(d)
+    return write_apps(tmp_path_factory, APPS, "apache-apps")
 
 
 @pytest.fixture(params=["cli", "gunicorn"])

@@ -19,9 +19,10 @@ from typing import Any, Callable
 
 import pytest
 
+from tests._services import free_port
+from tests._support import write_apps
 from tests.gunicorn._gunicorn_support import (
     APPS,
-    free_port,
     gunicorn_version,
     ws_connect,
     ws_recv,
@@ -49,10 +50,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def apps(tmp_path_factory: pytest.TempPathFactory) -> str:
-    d = tmp_path_factory.mktemp("proxy-apps")
-    for name, text in APPS.items():
-        (d / name).write_text(text)
-    return str(d)
+    return write_apps(tmp_path_factory, APPS, "proxy-apps")
 
 
 @pytest.fixture(scope="module")

@@ -9,113 +9,43 @@ unless ``CI=true``, where a missing nginx is a failure.
 from __future__ import annotations
 
 import http.client
-import os
-import shutil
-import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, NoReturn
+from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests._support import unavailable
+from tests._services import free_port, run_nginx, stop_nginx
 
 from ._wsgi_support import TIMEOUT
 
 StartResponse = Callable[..., Any]
 
-NGINX_CONF = """
-daemon off;
-master_process off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 128; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/client_body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    upstream greenlane {{
-        server 127.0.0.1:{upstream};
-        keepalive 8;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://greenlane;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_request_buffering off;
-            proxy_buffering off;
-        }}
+NGINX_SITE = """
+upstream greenlane {{
+    server 127.0.0.1:{upstream};
+    keepalive 8;
+}}
+server {{
+    listen 127.0.0.1:{port};
+    location / {{
+        proxy_pass http://greenlane;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_request_buffering off;
+        proxy_buffering off;
     }}
 }}
 """
 
 
-def nginx_unavailable(reason: str) -> NoReturn:
-    unavailable(f"nginx: {reason}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def run_nginx(prefix: Path, conf: str, port: int) -> subprocess.Popen[bytes]:
-    """Start nginx with the configuration text ``conf`` (written to ``prefix``/nginx.conf) and
-    wait until it accepts connections on 127.0.0.1:``port``. Also used by tests/nginx."""
-    binary = "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else shutil.which("nginx")
-    if binary is None:
-        nginx_unavailable("nginx is not installed (/usr/sbin/nginx)")
-    path = prefix / "nginx.conf"
-    path.write_text(conf)
-    proc = subprocess.Popen([str(binary), "-p", str(prefix), "-c", str(path)],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            log = prefix / "error.log"
-            if log.exists():
-                err += log.read_text(errors="replace")
-            nginx_unavailable(f"nginx could not start: {err.strip()[-500:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                proc.wait(TIMEOUT)
-                nginx_unavailable("nginx did not start listening")
-            time.sleep(0.02)  # polling a port another process opens: no event to wait for
-
-
-def stop_nginx(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (nginx's fast shutdown), then SIGKILL if it does not end."""
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(TIMEOUT)
-    if proc.stderr is not None:
-        proc.stderr.close()
-
-
 def start_nginx(prefix: Path, upstream: int) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    conf = NGINX_CONF.format(prefix=prefix, upstream=upstream, port=port)
-    return run_nginx(prefix, conf, port), port
+    site = NGINX_SITE.format(upstream=upstream, port=port)
+    return run_nginx(prefix, site, port), port
 
 
 @pytest.fixture
