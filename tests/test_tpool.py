@@ -279,6 +279,16 @@ def test_calls_queued_before_a_resize_to_zero_still_run() -> None:
     assert queued.wait() == 27
 
 
+@pytest.mark.usefixtures("pool_size")
+def test_eventlet_private_nthreads_reads_the_pool_size() -> None:
+    tpool.set_num_threads(5)
+    assert tpool._nthreads == 5  # type: ignore[attr-defined]  # eventlet's private name
+    tpool.set_num_threads(7)
+    assert tpool._nthreads == 7  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        tpool.no_such_name  # type: ignore[attr-defined]  # noqa: B018
+
+
 def test_set_num_threads_rejects_bad_values() -> None:
     with pytest.raises(ValueError):
         tpool.set_num_threads(-1)

@@ -21,11 +21,12 @@ has them warns that the child may deadlock (a ``DeprecationWarning``), as with a
 
 Settings: ``GREENLANE_THREADPOOL_SIZE`` (default 20, as eventlet) is the most threads the pool
 starts; when it is unset or empty, eventlet's ``EVENTLET_THREADPOOL_SIZE`` is read instead.
-``set_num_threads(n)`` changes it at run time. With 0, every call runs inline in the caller's
-thread, blocking it, with a ``RuntimeWarning`` ("Zero threads in tpool", as eventlet). A value
-that is not a whole number fails at import (``ValueError``); a negative one fails each
-``execute()`` and ``setup()`` with an error that is both a ``ValueError`` and the
-``AssertionError`` eventlet raises.
+``set_num_threads(n)`` changes it at run time; eventlet's private ``tpool._nthreads`` reads
+the current size (read-only: assigning to it does not resize the pool). With 0, every call
+runs inline in the caller's thread, blocking it, with a ``RuntimeWarning`` ("Zero threads in
+tpool", as eventlet). A value that is not a whole number fails at import (``ValueError``); a
+negative one fails each ``execute()`` and ``setup()`` with an error that is both a
+``ValueError`` and the ``AssertionError`` eventlet raises.
 
 Where it differs from eventlet's ``tpool``:
 
@@ -60,7 +61,7 @@ import contextvars
 import os
 import warnings
 from collections import deque
-from typing import Any, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 from greenlet import getcurrent, greenlet
 
@@ -410,6 +411,16 @@ def set_num_threads(nthreads: int) -> None:
     if nthreads < 0:
         raise ValueError(f"set_num_threads() needs a count >= 0, got {nthreads}")
     _pool.resize(nthreads)
+
+
+if not TYPE_CHECKING:
+    # Hidden from type checkers: a module __getattr__ would make every misspelt name valid.
+    def __getattr__(name: str) -> Any:
+        # eventlet kept the pool size in a module global, ``_nthreads``, which its tests and
+        # some callers read; here it is the pool's size, read live.
+        if name == "_nthreads":
+            return _pool.size
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def killall() -> None:

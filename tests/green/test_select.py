@@ -676,3 +676,61 @@ def test_select_on_a_descriptor_closed_under_it_raises_ioclosed(pipe: tuple[int,
     with pytest.raises(IOClosed):
         waiter.wait()
     assert get_hub().statistics().readers == 0
+
+
+# ----------------------------------------------------------------------------- get_fileno
+def test_get_fileno_of_an_int_and_of_an_object_with_fileno() -> None:
+    assert "get_fileno" in select.__all__
+    assert select.get_fileno(0) == 0
+    assert select.get_fileno(123) == 123
+    a, b = socket.socketpair()
+    try:
+        assert select.get_fileno(a) == a.fileno()
+        with os.fdopen(os.dup(b.fileno()), "rb") as f:
+            assert select.get_fileno(f) == f.fileno()
+    finally:
+        a.close()
+        b.close()
+
+    class Int(int):
+        pass
+
+    result = select.get_fileno(Int(7))
+    assert result == 7 and type(result) is int
+
+
+@pytest.mark.parametrize("bad", ["foo", 1.5, None, b"3"])
+def test_get_fileno_refuses_what_is_not_a_descriptor(bad: Any) -> None:
+    # eventlet's message, word for word: code written for it may match on it.
+    with pytest.raises(TypeError) as info:
+        select.get_fileno(bad)
+    assert str(info.value) == f"Expected int or long, got {type(bad)}"
+
+    class Bad:
+        def fileno(self) -> Any:
+            return bad
+
+    with pytest.raises(TypeError) as info:
+        select.get_fileno(Bad())
+    assert str(info.value) == f"Expected int or long, got {type(bad)}"
+
+
+def test_get_fileno_refuses_a_negative_descriptor() -> None:
+    with pytest.raises(ValueError, match=r"negative integer \(-1\)$"):
+        select.get_fileno(-1)
+    closed = socket.socket()
+    closed.close()  # fileno() is -1 from now on
+    with pytest.raises(ValueError, match=r"negative integer \(-1\) \(the fileno\(\) of "):
+        select.get_fileno(closed)
+    # select() itself refuses the same objects with the same exception type.
+    with pytest.raises(ValueError):
+        select.select([closed], [], [], 0)
+
+
+def test_get_fileno_propagates_an_error_raised_by_fileno() -> None:
+    class Broken:
+        def fileno(self) -> int:
+            raise OSError(errno.EBADF, "gone")
+
+    with pytest.raises(OSError, match="gone"):
+        select.get_fileno(Broken())

@@ -170,6 +170,23 @@ def test_use_hub_rejects(spec: Any, error: type[BaseException]) -> None:
 
 
 @pytest.mark.usefixtures("fresh_hub")
+def test_use_hub_refuses_a_class_that_is_not_a_hub_and_keeps_the_current_one() -> None:
+    class NotAHub:
+        pass
+
+    use_hub("poll")
+    hub = get_hub()
+    with pytest.raises(TypeError, match=r"subclass of greenlane\.hubs\.BaseHub, got "
+                                        r".*test_hub_selection\..*NotAHub"):
+        use_hub(NotAHub)
+    with pytest.raises(ValueError, match="unknown hub"):
+        use_hub("no-such-hub")
+    # A refused argument changes nothing: the same hub, still usable.
+    assert get_hub() is hub
+    assert spawn(_nap_then, 0.001, 2).wait() == 2
+
+
+@pytest.mark.usefixtures("fresh_hub")
 def test_use_hub_unavailable_raises_hub_error() -> None:
     if kqueue.is_available():
         pytest.skip("kqueue is available here")

@@ -53,12 +53,15 @@ def test_cancelled_timer_does_not_fire() -> None:
     hub = get_hub()
     ran: list[int] = []
     timer = hub.schedule_call_global(0.005, ran.append, 1)
+    later = hub.schedule_call_global(10, ran.append, 2)  # so that timer's entry stays
     timer.cancel()
     assert not timer.pending and timer.called
-    assert hub.get_timers_count() == 0
+    assert hub.get_timers_count() == 1
+    assert hub.timers_canceled == 1
     sleep(0.02)
     assert ran == []
     assert hub.timers_canceled == 0  # the fired-over entry was accounted for and dropped
+    later.cancel()
 
 
 def test_schedule_call_local_skipped_when_owner_died() -> None:
@@ -146,11 +149,44 @@ def test_cancel_is_lazy_then_compacts() -> None:
     assert hub.get_timers_count() == 0
 
 
+def test_cancelling_the_last_pushed_timer_drops_its_entry_at_once() -> None:
+    hub = get_hub()
+    start = len(hub.timers)
+    keep = hub.schedule_call_global(100, lambda: None)
+    # A timeout around something that finished in time: scheduled, then cancelled before any
+    # other timer was pushed. Its entry is the heap's last, so it goes at once, uncounted.
+    for _ in range(3 * hub_module.COMPACT_THRESHOLD):
+        hub.schedule_call_global(200, lambda: None).cancel()
+    assert len(hub.timers) == start + 1
+    assert hub.timers_canceled == 0
+    assert hub.get_timers_count() == 1
+    # An entry that is not the last one stays, flagged and counted (O(1), no heap surgery).
+    first = hub.schedule_call_global(300, lambda: None)
+    second = hub.schedule_call_global(400, lambda: None)
+    first.cancel()
+    assert len(hub.timers) == start + 3
+    assert hub.timers_canceled == 1
+    second.cancel()  # the last one again
+    assert len(hub.timers) == start + 2
+    assert hub.timers_canceled == 1
+    # eventlet's accounting holds throughout: the heap is the pending timers plus the
+    # cancelled entries it still holds.
+    assert len(hub.timers) == hub.get_timers_count() + hub.timers_canceled
+    keep.cancel()
+    assert hub.get_timers_count() == 0
+    fired: list[int] = []
+    hub.schedule_call_global(0.001, fired.append, 1)
+    sleep(0.01)  # the heap still works: the timer behind the leftovers fires
+    assert fired == [1]
+
+
 def test_cancel_twice_counts_once() -> None:
     hub = get_hub()
     timer = hub.schedule_call_global(10, lambda: None)
+    last = hub.schedule_call_global(20, lambda: None)  # so that timer's entry is not the last
     timer.cancel()
     timer.cancel()
+    last.cancel()
     assert hub.timers_canceled == 1
     assert hub.get_timers_count() == 0
 

@@ -28,12 +28,17 @@ registers hub listeners for each fd instead: read and write readiness only (urge
 something else wakes the call, or at its timeout), and such a wait conflicts with another green
 thread waiting on the same fd in the same direction (the hub's ``RuntimeError``).
 
+Added, as in eventlet: ``get_fileno(obj)``, the descriptor number of an int or of an object
+with ``fileno()``, with eventlet's ``TypeError`` for anything else.
+
 Differences from eventlet: eventlet's green ``select`` removes ``poll`` and ``epoll`` from the
 module; here both are offered and cooperative. ``devpoll`` and ``kqueue`` (Solaris, BSD/macOS)
 are the stdlib's and block; ``selectors.DefaultSelector`` does not use them once patched.
 A ``poll`` or ``epoll`` object polled by two green threads at once: ``poll`` raises
 ``RuntimeError`` as the stdlib's does; ``epoll`` raises the hub's "second simultaneous read"
-``RuntimeError`` where the stdlib would let two OS threads wait.
+``RuntimeError`` where the stdlib would let two OS threads wait. ``get_fileno`` refuses a
+negative number (``ValueError``, as ``select()`` does: a closed socket's ``fileno()`` is -1),
+where eventlet's returns it.
 """
 
 from __future__ import annotations
@@ -55,7 +60,8 @@ if not TYPE_CHECKING:
     # would otherwise name the stdlib's objects in this module's own annotations.
     from select import *  # noqa: F403
 
-__all__ = sorted(name for name in dir(_stdselect) if not name.startswith("_"))
+__all__ = sorted([name for name in dir(_stdselect) if not name.startswith("_")]
+                 + ["get_fileno"])
 
 _E = TypeVar("_E", bound="epoll")
 
@@ -299,6 +305,33 @@ class _ListenerReadiness:
 
 
 _Waiter = _Readiness if _HAS_EPOLL else _ListenerReadiness
+
+
+def get_fileno(obj: Any) -> int:
+    """The file descriptor ``obj`` stands for: ``obj`` itself if it is an int, else
+    ``obj.fileno()``.
+
+    For code that takes what ``select()`` takes (an fd or an object with ``fileno()``) and needs
+    the number; eventlet's green ``select`` offers it under this name.
+
+    Raises:
+        TypeError: ``obj`` is neither an int nor has a ``fileno()`` method, or ``fileno()``
+            returned something other than an int (eventlet's message: ``Expected int or
+            long, got <class '...'>``, naming the offending type).
+        ValueError: the number is negative (``select()`` refuses it too).
+    """
+    try:
+        method = obj.fileno
+    except AttributeError:
+        fileno = obj
+    else:
+        fileno = method()
+    if not isinstance(fileno, int):
+        raise TypeError(f"Expected int or long, got {type(fileno)}")
+    if fileno < 0:
+        source = "" if fileno is obj else f" (the fileno() of {obj!r})"
+        raise ValueError(f"file descriptor cannot be a negative integer ({fileno}){source}")
+    return int(fileno)  # a bool or an int subclass: the plain number
 
 
 def _fileno(obj: Any) -> int:

@@ -14,6 +14,12 @@ strings), else ``EVENTLET_HUB`` (read only when ``GREENLANE_HUB`` is unset, so t
 configured for eventlet keep their choice; ``eventlet.hubs.X`` there means
 ``greenlane.hubs.X``), else the first available of epolls, kqueue, poll, selects. eventlet's
 ``asyncio`` hub is not offered: ``greenlane.hubs.asyncio`` only exists to say so.
+
+Differs from eventlet, whose ``use_hub()`` instantiates any class it is given: a class must
+subclass ``BaseHub`` (``TypeError`` otherwise). Everything above the hub relies on the whole of
+its interface (the ready queue, timers, fd listeners, ``call_threadsafe``), so a class that
+does not provide it would only fail later, at its first use; a new backend subclasses
+``BaseHub`` and overrides its ``_poller_*`` methods.
 """
 
 from __future__ import annotations
@@ -78,7 +84,9 @@ def get_default_hub() -> ModuleType:
 def _resolve(spec: Union[str, ModuleType, type[BaseHub]]) -> type[BaseHub]:
     if isinstance(spec, type):
         if not issubclass(spec, BaseHub):
-            raise TypeError(f"use_hub() needs a BaseHub subclass, got {spec!r}")
+            raise TypeError(f"use_hub() needs a subclass of greenlane.hubs.BaseHub, got "
+                            f"{spec.__module__}.{spec.__qualname__}: a hub class extends "
+                            "BaseHub's run loop and overrides its _poller_* methods")
         return spec
     if isinstance(spec, str):
         if ":" in spec:
@@ -104,16 +112,24 @@ def use_hub(mod: Union[None, str, ModuleType, type[BaseHub]] = None) -> None:
 
     Call it before the hub is first used; a hub already running is not replaced (its
     green threads would be lost), which raises ``HubError``.
+
+    Raises:
+        TypeError: a class that does not subclass ``BaseHub``, or a module without a ``Hub``
+            class (the current hub is then left as it was).
+        ValueError: an unknown hub name.
+        HubError: the hub is running, or the named one is not available on this platform.
     """
     ctx = _context.current
     if ctx.hub is not None and ctx.hub.running:
         raise HubError("use_hub() called while the current hub is running")
+    if mod is None:
+        mod = _hub_from_environment() or get_default_hub()
+    # Resolved first: a refused argument leaves the current hub in place.
+    hub_class = _resolve(mod)
     if ctx.hub is not None:
         ctx.hub.close()
         ctx.hub = None
-    if mod is None:
-        mod = _hub_from_environment() or get_default_hub()
-    ctx.hub_class = _resolve(mod)
+    ctx.hub_class = hub_class
 
 
 def _hub_from_environment() -> Optional[str]:

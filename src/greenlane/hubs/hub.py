@@ -11,8 +11,11 @@ How it differs from eventlet's hub, and why:
 * Zero-delay work (``spawn``, ``sleep(0)``, wake-ups) goes through a FIFO ready queue, not the
   timer heap: no Timer object and no heap push for the commonest operations.
 * The timer heap orders equal deadlines FIFO (a sequence number breaks ties, not ``id()``), and
-  cancel is O(1): the entry is flagged and the heap compacted in a batch once cancelled entries
-  are the majority.
+  cancel is O(1): a timer cancelled while its entry is still the heap's last one (a timeout
+  around an operation that finished in time) is dropped at once; any other entry is flagged
+  and the heap compacted in a batch once cancelled entries are the majority.
+* ``get_timers_count()`` counts the timers still pending; eventlet's also counts the cancelled
+  entries awaiting compaction (those are ``timers_canceled`` in both).
 * The poller backend keeps an fd registered while it is in use instead of adding and removing it
   around every wait (eventlet pays two ``epoll_ctl`` calls per blocking wait); see ``epolls.py``.
 * Listeners woken by one poll are collected first and fired after, each only if still current,
@@ -563,16 +566,30 @@ class BaseHub:
         return self.add_timer(timer)
 
     def timer_canceled(self, timer: Timer) -> None:
-        """Account for a cancelled timer still in the heap; compact when they dominate."""
-        self.timers_canceled += 1
+        """Account for a cancelled timer still in the heap; compact when they dominate.
+
+        ``timers_canceled`` counts the cancelled entries the heap still holds (as in eventlet).
+        """
         heap = self.timers
+        # A timer is often cancelled before any other was pushed (a timeout around an operation
+        # that finished in time), and timeouts of one length land at the end of the heap: the
+        # entry is then still the heap's last element, and a heap without its last element is
+        # still a heap. Dropping it costs less than counting it, and keeps the heap small.
+        if heap and heap[-1][2] is timer:
+            heap.pop()
+            return
+        self.timers_canceled += 1
         if self.timers_canceled > COMPACT_THRESHOLD and self.timers_canceled > len(heap) // 2:
             heap[:] = [entry for entry in heap if not entry[2].called]
             heapq.heapify(heap)
             self.timers_canceled = 0
 
     def get_timers_count(self) -> int:
-        """Timers that are scheduled and neither fired nor cancelled."""
+        """Timers that are scheduled and neither fired nor cancelled.
+
+        eventlet's counts the heap's entries, cancelled ones awaiting compaction included
+        (``timers_canceled``): here a hub with nothing scheduled says 0.
+        """
         return len(self.timers) - self.timers_canceled
 
     def fire_timers(self, when: float) -> None:

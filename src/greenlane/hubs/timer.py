@@ -1,8 +1,9 @@
 """Timers: a callback to run once after a delay, as returned by ``schedule_call_global``.
 
 Same names as ``eventlet.hubs.timer``. Differences: a timer belongs to the hub it was scheduled
-on (``Timer.schedule()`` uses the current thread's hub), and cancel is O(1): the entry stays in
-the heap, flagged, and the hub compacts the heap in a batch when cancelled entries dominate.
+on (``Timer.schedule()`` uses the current thread's hub), and cancel is O(1): the entry is
+dropped at once if it is still the heap's last one, otherwise it stays in the heap, flagged, and
+the hub compacts the heap in a batch when cancelled entries dominate.
 """
 
 from __future__ import annotations
