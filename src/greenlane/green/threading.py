@@ -18,10 +18,19 @@ with the stdlib's own code. What patching also does, once:
   with a ``RuntimeWarning`` that names it (import that module after patching);
 * in a child made by ``os.fork()``, the green threads that did not fork are marked finished.
 
-``current_thread()`` in a green thread that ``threading`` did not start (``greenlane.spawn``)
-returns a dummy thread kept on the greenlet itself, not in ``threading._active``, so such green
-threads leave no trace in ``threading.enumerate()`` (eventlet lists them; real threads behave
-as here).
+``current_thread()`` (and its deprecated alias ``currentThread()``) once patched:
+
+* in a green thread that ``threading`` did not start (``greenlane.spawn``, ``spawn_n``, a plain
+  greenlet) it is that green thread's ``_GreenThread``, a ``threading.Thread`` made on first
+  use and kept on the greenlet itself (the same object on every call, gone with the greenlet,
+  never in ``threading._active`` nor listed by ``enumerate()``): ``name`` ``GreenThread-N``
+  (settable; logging's ``%(threadName)s`` shows it), ``ident`` the green ``get_ident()``,
+  daemonic, ``is_alive()``, and ``join(timeout)`` for a ``spawn``'s green thread;
+* in a real OS thread, its ``Thread``: one started by ``threading`` or by
+  ``patcher.original("threading")`` (found in that copy's registry), else the stdlib's dummy,
+  as for any foreign thread;
+* in a green thread started by ``_thread.start_new_thread``, the stdlib's dummy thread, as a
+  foreign thread gets (listed by ``enumerate()``, kept after it ends up to CPython 3.12).
 
 Imported without patching, this module is green as well: ``Lock``, ``RLock``, ``local``,
 ``get_ident`` and ``current_thread`` are green.thread's, and ``Thread``, ``Timer``,
@@ -32,7 +41,15 @@ patching).
 
 Differences from eventlet: eventlet builds this module as a second, private copy of
 ``threading``; here ``threading``'s registry of threads is shared, so a green ``Thread`` is
-listed by ``threading.enumerate()`` while it runs.
+listed by ``threading.enumerate()`` while it runs. ``current_thread()`` in a ``spawn_n`` green
+thread or a plain greenlet is a ``_GreenThread`` of its own, like a ``spawn``'s (eventlet
+returns the OS thread's ``Thread``, the main thread's, whose ``ident`` is not that green
+thread's ``get_ident()``); such a one cannot be joined (``RuntimeError``). The
+``_GreenThread`` is a real ``threading.Thread`` (eventlet's wrapper is not); its ``join()``
+honours ``timeout`` and ``is_alive()`` turns false when the green thread ends (eventlet's
+ignores the one and always says True). As under eventlet, ``threading.currentThread()`` and the
+wrapper's ``getName``/``setName``/``isDaemon`` (and ``get_name``, ``set_name``, ``isAlive``,
+``is_daemon``) give no DeprecationWarning; the stdlib's other ``Thread`` objects keep theirs.
 """
 
 from __future__ import annotations
@@ -51,7 +68,6 @@ from greenlane.green import thread as _green_thread
 from greenlane.green.thread import (
     LockType,
     _after_fork_in_child,
-    _GreenThread,
     allocate_lock,
     get_ident,
     start_joinable_thread,
@@ -63,7 +79,8 @@ from greenlane.green.thread import _local as local
 from greenlane.green.thread import _make_thread_handle as _make_thread_handle
 from greenlane.green.thread import _set_sentinel as _set_sentinel
 from greenlane.green.thread import _ThreadHandle as _ThreadHandle
-from greenlane.patcher import report_once
+from greenlane.hubs import WaitQueue as _WaitQueue
+from greenlane.patcher import _saved, report_once
 
 __all__ = sorted(set(_stdthreading.__all__))
 
@@ -76,7 +93,7 @@ _st: Any = _stdthreading
 # The threading internals this module relies on, per CPython version; checked at import so
 # that a release that changes them fails here, with its name, and not in some green thread.
 _COMMON = ("_active", "_active_limbo_lock", "_DummyThread", "_main_thread", "_allocate_lock",
-           "_CRLock", "get_ident", "current_thread", "local", "Lock")
+           "_CRLock", "get_ident", "current_thread", "local", "Lock", "_newname")
 _UP_TO_312 = ("_start_new_thread", "_set_sentinel", "_shutdown_locks", "_shutdown_locks_lock")
 _FROM_313 = ("_start_joinable_thread", "_ThreadHandle", "_make_thread_handle",
              "_thread_shutdown", "_get_main_thread_ident", "_LockType")
@@ -96,6 +113,8 @@ def _check_internals() -> None:
 _check_internals()
 
 _real_get_ident = _real.get_ident
+# The greenlets that _thread.start_new_thread (and threading, through it) runs.
+_StartedGreenlet = _green_thread._GreenThread
 
 # threading.Lock: before 3.13 threading's own is _thread.allocate_lock (the type cannot be
 # called), from 3.13 the type itself; green.thread's allocate_lock is each, in the same way.
@@ -111,28 +130,49 @@ _thread_local_info = local()
 
 
 def current_thread() -> Any:
-    """The ``Thread`` object of the calling green thread.
+    """The ``Thread`` object of the calling thread or green thread.
 
-    Threads started by ``threading`` and the main thread are found in ``threading._active``.
-    Any other green thread (``greenlane.spawn``, ``_thread.start_new_thread``, the hub) gets a
-    dummy thread on first use, as a foreign thread does: daemonic, not joinable, listed by
-    ``enumerate()``. A green thread started by ``_thread.start_new_thread`` keeps it listed
-    after it ends, as CPython up to 3.12 keeps a foreign thread's; any other green thread's is
-    forgotten once its greenlet is gone (they come and go far more often than threads).
+    * Threads started by ``threading`` (green ones once patched) and the main thread: their
+      ``Thread``, found in ``threading._active``.
+    * A real OS thread: its ``Thread`` if ``threading`` or ``patcher.original("threading")``
+      started it, else the stdlib's own dummy thread (a foreign thread).
+    * A green thread started with ``_thread.start_new_thread``: a dummy thread, as a foreign
+      thread gets (listed by ``enumerate()``; see the module docstring).
+    * Any other green thread (``greenlane.spawn``, ``spawn_n``, a plain greenlet, the hub): its
+      ``_GreenThread``, made on first use and kept on the greenlet itself, so it goes when the
+      greenlet goes and is never listed in ``threading._active``.
     """
     g = _getcurrent()
     parent = g.parent
-    thread = _st._active.get(_real_get_ident() if parent is None else id(g))
-    if thread is not None and (parent is None or not isinstance(thread, _st._DummyThread)
-                               or thread is getattr(g, "_greenlane_thread", None)):
+    if parent is None:
+        # An OS thread's main greenlet: the real thread identity is its identity.
+        ident = _real_get_ident()
+        thread = _st._active.get(ident)
+        if thread is not None:
+            return thread
+        copy: Any = _saved.copies.get("threading")
+        thread = None if copy is None else copy._active.get(ident)
+        return thread if thread is not None else _dummy_thread(g, None)
+    thread = _st._active.get(id(g))
+    mine: Any = getattr(g, "_greenlane_thread", None)
+    if thread is not None and (not isinstance(thread, _st._DummyThread) or thread is mine):
         return thread
     # Not listed, or listed under an identity that an ended green thread had (a greenlet's
-    # id() is reused at once): a dummy of our own.
+    # id() is reused at once): an object of our own.
+    if isinstance(g, _StartedGreenlet):
+        return _dummy_thread(g, thread)
+    if mine is None:
+        mine = g._greenlane_thread = _GreenThread(g)
+    return mine
+
+
+def _dummy_thread(g: Any, stale: Any) -> Any:
+    # The stdlib's dummy, as a foreign thread gets: listed in threading._active.
     dummy: Any = getattr(g, "_greenlane_thread", None)
-    if dummy is None or thread is not None:
+    if dummy is None or stale is not None:
         dummy = _st._DummyThread()
         g._greenlane_thread = dummy
-        if _JOINABLE or not isinstance(g, _GreenThread):
+        if _JOINABLE or not isinstance(g, _StartedGreenlet):
             dummy._greenlane_gone = _weakref.ref(
                 g, _forget_dummy(dummy.ident, _weakref.ref(dummy)))
     return dummy
@@ -147,6 +187,9 @@ def _forget_dummy(ident: Any, dummy_ref: Any) -> Any:
 
     return greenlet_gone
 
+
+currentThread = current_thread
+"""The deprecated alias of ``current_thread``, as eventlet's: without the DeprecationWarning."""
 
 current_thread.__module__ = "threading"  # it stands for threading's (see green.thread)
 
@@ -207,7 +250,107 @@ Barrier: Any = _green_class(_st.Barrier)
 Thread: Any = _green_class(_st.Thread)
 Timer: Any = _green_class(_st.Timer, Thread, _st.Timer)
 
-_THREADING_NAMES = ("_allocate_lock", "Lock", "_CRLock", "get_ident", "local", "current_thread")
+
+class _GreenThread(Thread):  # type: ignore[misc]
+    """What ``current_thread()`` returns in a green thread that ``threading`` did not start.
+
+    One per green thread (``greenlane.spawn``, ``spawn_n``, a plain greenlet), made on its
+    first ``current_thread()`` and kept on the greenlet, never in ``threading._active``: it
+    goes away with the greenlet, and ``enumerate()`` does not list it (as under eventlet). A
+    ``threading.Thread``, already started and daemonic: ``name`` is ``GreenThread-N`` (numbered
+    with the stdlib's threads, settable), ``ident`` the green ``get_ident()``, ``native_id``
+    the OS thread's, ``is_alive()`` true until the green thread ends, and ``join(timeout)``
+    waits for its end (a ``spawn``'s; one from ``spawn_n`` or a plain greenlet cannot be
+    waited for, so that refuses). eventlet's wrapper's names ``getName``/``get_name``,
+    ``setName``/``set_name``, ``isAlive``, ``isDaemon``/``is_daemon`` are here too, without
+    the stdlib's DeprecationWarnings: they are this wrapper's API under eventlet.
+    """
+
+    def __init__(self, g: Any) -> None:
+        Thread.__init__(self, name=_st._newname("GreenThread-%d"), daemon=True)
+        # A weak reference: the greenlet keeps this object, and a cycle would keep every
+        # ended green thread's until the cycle collector runs.
+        self._greenlane_greenlet = _weakref.ref(g)
+        self._ident = id(g)
+        if _st._HAVE_THREAD_NATIVE_ID:
+            self._set_native_id()
+        self._started.set()
+
+    @property
+    def _g(self) -> Any:
+        # eventlet's wrapper's attribute for its green thread (None here once it is gone).
+        return self._greenlane_greenlet()
+
+    def __repr__(self) -> str:
+        state = "started" if self.is_alive() else "stopped"
+        return f"<{type(self).__name__}({self._name}, {state} daemon {self._ident})>"
+
+    @property
+    def name(self) -> str:
+        """The name, ``GreenThread-N`` unless set."""
+        return str(self._name)
+
+    @name.setter
+    def name(self, name: Any) -> None:
+        self._name = str(name)
+
+    def getName(self) -> str:
+        """eventlet's name for ``name``."""
+        return self.name
+
+    get_name = getName
+
+    def setName(self, name: Any) -> None:
+        """eventlet's way to set ``name``."""
+        self.name = name
+
+    set_name = setName
+
+    def is_alive(self) -> bool:
+        """True until the green thread ends."""
+        g = self._greenlane_greenlet()
+        return g is not None and not g.dead
+
+    isAlive = is_alive
+
+    def isDaemon(self) -> bool:
+        """Always True: nothing waits for a green thread at exit."""
+        return bool(self._daemonic)
+
+    is_daemon = isDaemon
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        """Wait until the green thread has ended, or ``timeout`` seconds have passed.
+
+        Raises:
+            RuntimeError: called from that very green thread, or the green thread is not one
+                from ``spawn`` (``spawn_n`` and plain greenlets give no way to wait for them).
+        """
+        g = self._greenlane_greenlet()
+        if g is None or g.dead:
+            return
+        if g is _getcurrent():
+            raise RuntimeError("cannot join current thread")
+        link = getattr(g, "link", None)
+        if link is None:
+            raise RuntimeError(
+                f"cannot join {self._name}: its greenlet {g!r} gives no way to wait for its end "
+                "(start it with greenlane.spawn, or threading.Thread, to join it)")
+        if g.ready() or (timeout is not None and timeout <= 0):
+            return
+        waiters = _WaitQueue()
+
+        def ended(_: Any) -> None:
+            waiters.wake_all()
+
+        link(ended)
+        try:
+            waiters.park(timeout)
+        finally:
+            g.unlink(ended)
+
+_THREADING_NAMES = ("_allocate_lock", "Lock", "_CRLock", "get_ident", "local", "current_thread",
+                    *(("currentThread",) if hasattr(_stdthreading, "currentThread") else ()))
 _VERSIONED = (
     ("_LockType", "_start_joinable_thread", "_ThreadHandle", "_make_thread_handle",
      "_thread_shutdown", "_get_main_thread_ident", "_thread_local_info")
