@@ -26,7 +26,7 @@ returns None.
 Differences from ``eventlet.websocket`` (0.41), all deliberate:
 
 * hixie-75/76 (the pre-RFC drafts, unmasked, obsolete since 2011) are refused unless
-  ``support_legacy_versions=True`` is passed, or the eventlet alias's lenient mode is on
+  ``support_legacy_versions=True`` is passed, or the eventlet alias set eventlet's defaults
   (``greenlane.compat``); eventlet's plain constructor accepts them by default. Without it
   a request lacking ``Sec-WebSocket-Version`` gets 400.
 * ``max_frame_length`` bounds whole messages too, after reassembly *and* decompression (close
@@ -588,7 +588,7 @@ class WebSocketWSGI:
             is chosen (``ws.protocol``).
         origin_checker: ``origin_checker(host, origin) -> bool``; false refuses with 403.
         support_legacy_versions: accept hixie-75/76. Unset on an instance, it is the class's:
-            False (see the module docs) unless the eventlet alias's lenient mode set the class
+            False (see the module docs) unless the eventlet alias's eventlet defaults set the class
             attribute True (``greenlane.compat``; eventlet accepted them by default).
     """
 

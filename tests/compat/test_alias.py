@@ -259,22 +259,28 @@ def test_status_command(tmp_path: Path) -> None:
     assert "absent" in out
 
 
-def test_lenient_mode_is_the_default_and_uninstall_ends_it() -> None:
+def test_eventlet_defaults_are_the_default_and_uninstall_ends_them() -> None:
     from greenlane.websocket import WebSocketWSGI
-    from greenlane.wsgi import Server
-    assert (Server.require_host_default, WebSocketWSGI.support_legacy_versions) == (True, False)
+    from greenlane.wsgi import HttpProtocol, Server
+
+    def settings() -> tuple[object, ...]:
+        return (Server.require_host_default, HttpProtocol.minimum_chunk_size,
+                WebSocketWSGI.support_legacy_versions)
+
+    greenlanes, eventlets = (True, 0, False), (False, 4096, True)
+    assert settings() == greenlanes
     greenlane.compat.install()
-    assert greenlane.compat.is_lenient()
-    assert (Server.require_host_default, WebSocketWSGI.support_legacy_versions) == (False, True)
+    assert greenlane.compat.has_eventlet_defaults()
+    assert settings() == eventlets
     # An explicit choice on an instance wins over the mode.
     assert WebSocketWSGI.configured(lambda ws: None,
                                     support_legacy_versions=False).support_legacy_versions is False
     greenlane.compat.uninstall()
-    assert not greenlane.compat.is_lenient()
-    assert (Server.require_host_default, WebSocketWSGI.support_legacy_versions) == (True, False)
-    greenlane.compat.install(lenient=False)
-    assert not greenlane.compat.is_lenient()
-    assert (Server.require_host_default, WebSocketWSGI.support_legacy_versions) == (True, False)
+    assert not greenlane.compat.has_eventlet_defaults()
+    assert settings() == greenlanes
+    greenlane.compat.install(eventlet_defaults=False)
+    assert not greenlane.compat.has_eventlet_defaults()
+    assert settings() == greenlanes
 
 
 def _status_without_host() -> bytes:
@@ -298,22 +304,24 @@ def _status_without_host() -> bytes:
         server.wait()
 
 
-def test_lenient_mode_serves_http11_without_host_strict_mode_refuses() -> None:
+def test_eventlet_defaults_serve_http11_without_host_greenlanes_refuse() -> None:
     greenlane.compat.install()
     assert _status_without_host() == b"HTTP/1.1 200 OK"
-    greenlane.compat.install(lenient=False)
+    greenlane.compat.install(eventlet_defaults=False)
     assert _status_without_host() == b"HTTP/1.1 400 Bad Request"
 
 
-def test_lenient_mode_reaches_modules_imported_later_and_env_strict_turns_it_off() -> None:
+def test_eventlet_defaults_reach_modules_imported_later_and_env_strict_turns_them_off() -> None:
     probe = """
         import sys
         import greenlane.compat.eventlet_alias
         print("greenlane.wsgi" in sys.modules, "greenlane.websocket" in sys.modules)
         from eventlet import websocket, wsgi
-        print(wsgi.Server.require_host_default, websocket.WebSocketWSGI.support_legacy_versions)
+        print(wsgi.Server.require_host_default, wsgi.HttpProtocol.minimum_chunk_size,
+              websocket.WebSocketWSGI.support_legacy_versions)
     """
-    lenient = _run(probe, drop=(greenlane.compat.ENV_VAR,))
-    assert lenient.stdout.split() == ["False", "False", "False", "True"], lenient.stderr
+    eventlets = _run(probe, drop=(greenlane.compat.ENV_VAR,))
+    assert eventlets.stdout.split() == ["False", "False", "False", "4096", "True"], \
+        eventlets.stderr
     strict = _run(probe, {greenlane.compat.ENV_VAR: "strict"})
-    assert strict.stdout.split() == ["False", "False", "True", "False"], strict.stderr
+    assert strict.stdout.split() == ["False", "False", "True", "0", "False"], strict.stderr

@@ -83,7 +83,7 @@ def test_host_rejected(serve: Any, raw: bytes) -> None:
 
 
 def test_require_host_false_serves_http11_without_host(serve: Any) -> None:
-    # The eventlet alias's lenient mode: served (as eventlet did), while a duplicate or
+    # The eventlet alias's eventlet defaults: served (as eventlet did), while a duplicate or
     # malformed Host is still refused.
     port = serve(body_app, require_host=False).port
     accepted(port, b"GET / HTTP/1.1\r\n\r\n")

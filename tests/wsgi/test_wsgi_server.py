@@ -199,6 +199,16 @@ def test_minimum_chunk_size_coalesces(eventlet_server: Any) -> None:
     assert get(srv.port).chunks == 4
 
 
+def test_http_protocol_minimum_chunk_size_is_server_s_default(
+        eventlet_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # eventlet's process-wide setting (the alias sets eventlet's 4096): server() calls that
+    # pass no minimum_chunk_size read it; one passed wins.
+    monkeypatch.setattr(wsgi.HttpProtocol, "minimum_chunk_size", 10)
+    assert get(eventlet_server(stream_app).port).chunks == 2
+    assert get(eventlet_server(stream_app, minimum_chunk_size=1).port).chunks == 4
+    assert wsgi.HttpProtocol.minimum_chunk_size == 10
+
+
 def test_custom_pool_runs_the_connections(eventlet_server: Any) -> None:
     spawned: list[Any] = []
 

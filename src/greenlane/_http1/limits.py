@@ -29,8 +29,8 @@ class Limits:
             section 3.2 requires (default). Not a size, but it travels with the limits because
             they are the whole of the parser's configuration. False accepts such a request
             (``Request.host`` is None, as for HTTP/1.0); eventlet accepted them, and the
-            eventlet alias's lenient mode restores that (``greenlane.compat``). A duplicate
-            or malformed Host is refused either way.
+            eventlet alias restores that with eventlet's defaults (``greenlane.compat``). A
+            duplicate or malformed Host is refused either way.
     """
 
     max_request_line: int = 8192

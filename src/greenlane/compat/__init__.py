@@ -20,12 +20,14 @@ would overwrite (or be overwritten by) a real eventlet in the same environment. 
 from ``install-pth`` acts only when ``GREENLANE_EVENTLET_ALIAS`` is set, for the same reason:
 an unconditional alias would hijack the real eventlet for every program in the environment.
 
-Lenient mode (the default of all three ways; ``install(lenient=False)`` or
-``GREENLANE_EVENTLET_ALIAS=strict`` turns it off): two tolerances of eventlet that greenlane
-alone does not have are turned on process-wide, so clients that worked against eventlet keep
-working: HTTP/1.1 requests without ``Host`` are served (greenlane answers them 400, as RFC 9112
-requires), and ``WebSocketWSGI`` accepts the hixie-75/76 drafts. Nothing that protects the
-server is relaxed: strict request framing, size limits, timeouts and ``debug=False`` stay.
+eventlet's defaults (the default of all three ways; ``install(eventlet_defaults=False)`` or
+``GREENLANE_EVENTLET_ALIAS=strict`` keeps greenlane's): three defaults where greenlane alone
+differs from eventlet, none of them about the server's safety, switch to eventlet's
+process-wide, so code and clients that worked against eventlet keep working: HTTP/1.1 requests
+without ``Host`` are served (greenlane answers them 400, as RFC 9112 requires), ``wsgi.server()``
+holds response pieces back until 4 KiB are ready, and ``WebSocketWSGI`` accepts the hixie-75/76
+drafts. Nothing that protects the server changes: strict request framing, size limits,
+timeouts and ``debug=False`` stay (``install``).
 
 Where it differs from having eventlet installed:
 
@@ -47,9 +49,9 @@ from greenlane.compat._alias import (
     TARGET,
     EventletAliasFinder,
     EventletAliasWarning,
+    has_eventlet_defaults,
     install,
     is_installed,
-    is_lenient,
     uninstall,
 )
 from greenlane.compat._pth import (
@@ -71,10 +73,10 @@ __all__ = [
     "EventletAliasFinder",
     "EventletAliasWarning",
     "env_enabled",
+    "has_eventlet_defaults",
     "install",
     "install_pth",
     "is_installed",
-    "is_lenient",
     "site_packages",
     "uninstall",
     "uninstall_pth",

@@ -26,7 +26,7 @@ __all__ = [
     "EventletAliasWarning",
     "install",
     "is_installed",
-    "is_lenient",
+    "has_eventlet_defaults",
     "uninstall",
 ]
 
@@ -125,68 +125,75 @@ def _foreign_eventlet() -> Optional[ModuleType]:
     return None
 
 
-# The servers' process-wide settings the lenient mode changes: (module, class, attribute,
-# value when lenient). Each is a documented class attribute of a server-layer class, set when
-# that module is imported (patcher.after_import), so installing the alias imports neither.
-_LENIENCIES = (
-    ("greenlane.wsgi", "Server", "require_host_default", False),
-    ("greenlane.websocket", "WebSocketWSGI", "support_legacy_versions", True),
+# The servers' process-wide settings that eventlet's defaults change: (module, class,
+# attribute, greenlane's value, eventlet's value). Each is a documented class attribute of a
+# server-layer class, set when its module is imported (patcher.after_import), so installing
+# the alias imports none of them.
+_EVENTLET_DEFAULTS = (
+    ("greenlane.wsgi", "Server", "require_host_default", True, False),
+    ("greenlane.wsgi", "HttpProtocol", "minimum_chunk_size", 0, 4096),
+    ("greenlane.websocket", "WebSocketWSGI", "support_legacy_versions", False, True),
 )
 
 
 class _Mode:
-    """The alias's record: whether the lenient mode is on (the only state it keeps)."""
+    """The alias's record: whether eventlet's defaults are on (the only state it keeps)."""
 
-    lenient = False
+    eventlet_defaults = False
     watching = False
 
 
-def is_lenient() -> bool:
-    """Whether the lenient mode is on (``install(lenient=True)``, the alias's default)."""
-    return _Mode.lenient
+def has_eventlet_defaults() -> bool:
+    """Whether eventlet's defaults are on (``install()``'s default; see there)."""
+    return _Mode.eventlet_defaults
 
 
-def _apply_leniencies() -> None:
-    for module_name, class_name, attribute, lenient_value in _LENIENCIES:
+def _apply_defaults() -> None:
+    on = _Mode.eventlet_defaults
+    for module_name, class_name, attribute, ours, eventlets in _EVENTLET_DEFAULTS:
         module = sys.modules.get(module_name)
         if module is not None:
-            value = lenient_value if _Mode.lenient else not lenient_value
-            setattr(getattr(module, class_name), attribute, value)
+            setattr(getattr(module, class_name), attribute, eventlets if on else ours)
 
 
-def _set_lenient(lenient: bool) -> None:
-    _Mode.lenient = lenient
+def _set_eventlet_defaults(on: bool) -> None:
+    _Mode.eventlet_defaults = on
     if not _Mode.watching:
         # Imported here: the patcher is a lower layer, but the alias is installed before
-        # anything else and should not cost its import when nothing is lenient.
+        # anything else and should not cost its import when the defaults stay greenlane's.
         from greenlane import patcher
         _Mode.watching = True
-        for module_name, *_ in _LENIENCIES:
-            patcher.after_import(module_name, _apply_leniencies)
-    _apply_leniencies()
+        for module_name in sorted({entry[0] for entry in _EVENTLET_DEFAULTS}):
+            patcher.after_import(module_name, _apply_defaults)
+    _apply_defaults()
 
 
-def install(lenient: bool = True) -> bool:
+def install(eventlet_defaults: bool = True) -> bool:
     """Make ``import eventlet`` and every ``eventlet.X.Y`` resolve to greenlane's modules.
 
     Puts the alias finder first on ``sys.meta_path``, so it wins over a real eventlet that is
     installed but not imported yet. Idempotent. Returns True when the alias is in place.
 
-    ``lenient`` (default True) also turns on, process-wide, the two tolerances of eventlet
-    that greenlane alone does not have, so that clients that worked against eventlet keep
-    working after the move:
+    ``eventlet_defaults`` (default True) also switches, process-wide, three defaults where
+    greenlane alone differs from eventlet without it being a matter of the server's safety,
+    so that code and clients that worked against eventlet keep working:
 
     * an HTTP/1.1 request without ``Host`` is served, not answered 400 (old health checkers
       and scripts send them; ``greenlane.wsgi.Server.require_host_default``);
+    * ``wsgi.server()`` holds response pieces back until 4 KiB are ready, as eventlet's did
+      (``greenlane.wsgi.HttpProtocol.minimum_chunk_size``; greenlane's default sends each
+      piece as produced), so an application failing early in its body still gets a clean
+      500; a request opts out with ``environ["eventlet.minimum_write_chunk_size"] = 0``, as
+      under eventlet;
     * ``WebSocketWSGI`` accepts the hixie-75/76 drafts
       (``greenlane.websocket.WebSocketWSGI.support_legacy_versions``).
 
-    Neither weakens what protects the server: request framing stays strict (no smuggling),
-    size limits and timeouts stay on, tracebacks stay out of responses, legacy websocket
-    messages are bounded as RFC 6455 ones are. ``lenient=False`` (or
-    ``GREENLANE_EVENTLET_ALIAS=strict`` for the ``.pth`` and ``eventlet_alias``) keeps
-    greenlane's strict defaults. An explicit argument to a server or ``WebSocketWSGI`` wins
-    either way.
+    What protects the server stays greenlane's: strict request framing (no smuggling), size
+    limits and timeouts, ``debug=False`` (no tracebacks to clients), bounded websocket
+    messages, a handler error never stopping ``serve()``. ``eventlet_defaults=False`` (or
+    ``GREENLANE_EVENTLET_ALIAS=strict`` for the ``.pth`` and ``eventlet_alias``) keeps all of
+    greenlane's defaults. An explicit argument to a server or ``WebSocketWSGI`` wins either
+    way.
 
     If a real eventlet (or any of its submodules) is already imported, nothing is changed:
     the modules already bound to that eventlet would keep its hub while new imports got
@@ -205,8 +212,8 @@ def install(lenient: bool = True) -> bool:
         return False
     if not is_installed():
         sys.meta_path.insert(0, EventletAliasFinder())
-    if lenient or _Mode.lenient:
-        _set_lenient(lenient)
+    if eventlet_defaults or _Mode.eventlet_defaults:
+        _set_eventlet_defaults(eventlet_defaults)
     return True
 
 
@@ -215,11 +222,11 @@ def uninstall() -> None:
 
     The greenlane modules themselves stay imported under their own names; only the
     ``eventlet`` / ``eventlet.*`` entries of ``sys.modules`` that point at them are dropped, so
-    a later ``import eventlet`` finds whatever is installed (or nothing). The lenient mode
-    is turned off. Meant for tests.
+    a later ``import eventlet`` finds whatever is installed (or nothing). greenlane's own
+    defaults are put back. Meant for tests.
     """
-    if _Mode.lenient:
-        _set_lenient(False)
+    if _Mode.eventlet_defaults:
+        _set_eventlet_defaults(False)
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, EventletAliasFinder)]
     for name in [n for n in list(sys.modules) if n == ALIAS or n.startswith(ALIAS + ".")]:
         if _is_greenlane_module(sys.modules.get(name)):

@@ -24,7 +24,7 @@ __all__ = ["ENV_VAR", "PTH_NAME", "PTH_LINE", "env_enabled", "install_pth", "sit
 
 ENV_VAR = "GREENLANE_EVENTLET_ALIAS"
 """Set to ``1`` (or yes/true/on) to have the ``.pth`` install the alias in every interpreter;
-``strict`` installs it without the lenient mode (``greenlane.compat.install``)."""
+``strict`` installs it with greenlane's defaults, not eventlet's (``greenlane.compat.install``)."""
 
 PTH_NAME = "greenlane_eventlet_alias.pth"
 """The file name ``install_pth`` writes into site-packages."""

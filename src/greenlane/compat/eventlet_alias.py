@@ -8,9 +8,9 @@ does nothing (Python caches modules): after ``greenlane.compat.uninstall()``, ca
 is set. If the real eventlet is already imported, an ``EventletAliasWarning`` is issued and the
 alias is not installed (see ``greenlane.compat``).
 
-The alias comes in its lenient mode (``install()``'s default: eventlet's tolerance of HTTP/1.1
-requests without Host and of hixie-75/76 websockets), unless ``GREENLANE_EVENTLET_ALIAS`` is
-``strict``.
+The alias comes with eventlet's defaults (``install()``'s default: HTTP/1.1 requests without
+Host served, 4 KiB response buffering in ``wsgi.server()``, hixie-75/76 websockets accepted),
+unless ``GREENLANE_EVENTLET_ALIAS`` is ``strict``.
 """
 
 from __future__ import annotations
@@ -22,4 +22,4 @@ from greenlane.compat._pth import ENV_VAR
 
 __all__: list[str] = []
 
-install(lenient=os.environ.get(ENV_VAR, "").strip().lower() != "strict")
+install(eventlet_defaults=os.environ.get(ENV_VAR, "").strip().lower() != "strict")

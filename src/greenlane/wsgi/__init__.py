@@ -33,8 +33,9 @@ Differences from ``eventlet.wsgi`` (0.41), all deliberate:
   idle timeout as in eventlet; ``socket_timeout`` sets the body and write timeouts and caps the
   head and idle ones.
 * ``max_size`` (connections served at once) defaults to 16384, not 1024.
-* ``minimum_chunk_size`` defaults to None: streamed responses (server-sent events) go out as
-  produced; eventlet held back pieces under 4 KiB.
+* ``minimum_chunk_size`` defaults to 0 (``HttpProtocol.minimum_chunk_size``): streamed
+  responses (server-sent events) go out as produced; eventlet held back pieces under 4 KiB
+  (the eventlet alias restores that, ``greenlane.compat``).
 * The environ follows PEP 3333 more closely: ``SERVER_PROTOCOL`` is the request's version,
   ``QUERY_STRING`` is always present, ``CONTENT_TYPE`` only when sent, and
   ``wsgi.input_terminated`` is True, so Flask sees chunked uploads. See ``_environ``.

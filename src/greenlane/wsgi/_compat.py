@@ -54,6 +54,12 @@ class HttpProtocol:
     server does not, so subclasses with overridden methods cannot be honoured.
     """
 
+    minimum_chunk_size: int = 0
+    """The ``minimum_chunk_size`` of ``server()`` calls that pass none: a documented
+    process-wide setting, as in eventlet (whose value was ``MINIMUM_CHUNK_SIZE``, 4096).
+    greenlane's is 0, no buffering; the eventlet alias sets eventlet's (``greenlane.compat``).
+    ``Server`` does not read it."""
+
 
 class _AlreadyHandled:
     """``WSGI_LOCAL``: accepts eventlet's ``already_handled = True`` and keeps nothing.
@@ -116,7 +122,10 @@ def server(
             chunked responses).
         protocol: must be ``HttpProtocol`` (see the module docstring).
         server_event: deprecated in eventlet: an Event sent the ``Server`` object.
-        minimum_chunk_size: buffer response pieces up to this size (default: no buffering).
+        minimum_chunk_size: buffer response pieces up to this size (default:
+            ``HttpProtocol.minimum_chunk_size``, 0: no buffering, unless the eventlet alias set
+            eventlet's 4096). A request can change it with
+            ``environ["eventlet.minimum_write_chunk_size"]``.
         log_x_forwarded_for: show X-Forwarded-For in the access log's client address.
         custom_pool: an object with ``spawn`` to run connections in (e.g. a GreenPool).
         keepalive: True, False or 0 (one request per connection) or the idle timeout in
@@ -134,6 +143,8 @@ def server(
     if protocol is not HttpProtocol and protocol is not None:
         raise TypeError("greenlane.wsgi.server() does not support custom protocol classes: "
                         "its server is not built on BaseHTTPRequestHandler")
+    if minimum_chunk_size is None:
+        minimum_chunk_size = HttpProtocol.minimum_chunk_size
     if max_http_version not in ("HTTP/1.1", "HTTP/1.0"):
         raise ValueError(f"max_http_version must be 'HTTP/1.1' or 'HTTP/1.0', "
                          f"not {max_http_version!r}")

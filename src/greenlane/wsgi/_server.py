@@ -249,7 +249,7 @@ class Server:
             only the whole section is bounded (``max_header_bytes``).
         require_host: whether an HTTP/1.1 request without ``Host`` gets 400 (RFC 9112
             section 3.2). Default None: ``Server.require_host_default``, True unless the
-            eventlet alias's lenient mode is on (``greenlane.compat``; eventlet served such
+            eventlet alias set eventlet's defaults (``greenlane.compat``; eventlet served such
             requests).
         max_drain_bytes: how much unread request body is read and dropped after a response
             so the connection can be reused; a bigger rest closes the connection instead.
@@ -318,7 +318,7 @@ class Server:
 
     require_host_default: ClassVar[bool] = True
     """The ``require_host`` of servers built without one: a documented process-wide setting,
-    which ``greenlane.compat.install()`` sets False in its lenient mode (eventlet's
+    which ``greenlane.compat.install()`` sets False with eventlet's defaults (eventlet's
     behaviour) and ``uninstall()`` puts back."""
 
     def __init__(
