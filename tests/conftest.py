@@ -21,6 +21,7 @@ get for their own tests.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,6 +66,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome: Any = yield
     if outcome.get_result().failed:
         item.stash[_FAILED] = True
+
+
+@pytest.fixture(autouse=True)
+def _no_eventlet_alias_leak() -> Iterator[None]:
+    # Installing the eventlet alias also switches process-wide server defaults to eventlet's
+    # (greenlane.compat.install), and importing greenlane.compat.eventlet_alias installs it
+    # (tests/test_exports.py imports every module): later tests must see greenlane's defaults.
+    alias = sys.modules.get("greenlane.compat._alias")
+    was_installed = alias is not None and alias.is_installed()
+    yield
+    alias = sys.modules.get("greenlane.compat._alias")
+    if alias is not None and alias.is_installed() and not was_installed:
+        alias.uninstall()
 
 
 @pytest.fixture(autouse=True)

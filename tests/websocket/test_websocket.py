@@ -323,7 +323,13 @@ def test_two_green_threads_sending_at_once_do_not_interleave_frames(serve: Serve
         ws.wait()
 
     server = serve(websocket.WebSocketWSGI(handler))
-    with connect(server, max_size=None, compression=None) as client:
+    # A small receive window too: on loopback a large one lets a 50 kB send complete at once
+    # whatever the send buffer, and then nobody ever waits for the lock.
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(TIMEOUT)
+    sock.connect(("127.0.0.1", server.port))
+    with connect(server, sock=sock, max_size=None, compression=None) as client:
         got = [client.recv(TIMEOUT) for _ in range(20)]
     assert sorted(set(got)) == ["a" * 50_000, "b" * 40_000]
     assert got.count("a" * 50_000) == 10
