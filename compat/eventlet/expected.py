@@ -177,9 +177,19 @@ EXPECTED: list[Expect] = [
         'tests/wsgi_test.py::TestHttpd::test_server_keepalive_as_timeout',
     ], 'any', 'internal',
         "timing-dependent: the test sleeps exactly the 0.1 s idle timeout before sending its"
-        " second request, so the server has either closed the connection (the client reads"
-        " EOF) or closes it with that request unread, and the kernel answers with a reset"
-        " (ECONNRESET, seen once on a loaded machine)"),
+        " second request. The idle timeout counts from the end of the response, so the server"
+        " normally closes first and the client reads EOF;"
+        " if the request still arrives first, the server closes with it unread and the kernel"
+        " answers with a reset (ECONNRESET)"),
+    *_each([
+        'tests/hub_test.py::TestTimerCleanup::test_cancel_accumulated',
+        'tests/hub_test.py::TestTimerCleanup::test_cancel_immediate',
+    ], 'any', 'difference',
+        'in one process, cancelled timers left in the heap by earlier files count in '
+        'timers_canceled but not in get_timers_count() (pending timers only, '
+        "BaseHub.get_timers_count docstring; eventlet's counts them too), so the asserted "
+        'timers_canceled <= get_timers_count() + 1 fails when more than the pending ones '
+        'are left; run alone (per-file) the tests pass', mode='one-process'),
     *_each([
         'tests/convenience_test.py::TestServe::test_exiting_server',
     ], 'any', 'internal',

@@ -216,6 +216,29 @@ def test_idle_keep_alive_timeout(serve: Any) -> None:
     assert 0.2 < elapsed < 3
 
 
+def test_idle_timeout_counts_from_the_end_of_the_response(serve: Any) -> None:
+    # The app leaves a green thread that blocks the server's hub for 0.8 s right after the
+    # response went out, before the connection parks for its next request. A client that
+    # starts its clock on the response (eventlet's tests do) must see the idle timeout kept
+    # from there: closed after about 0.8 s, not 1.6 s.
+    def block_the_hub() -> None:
+        # One yield first: the server yields once before writing the response and once after
+        # (module docstring of greenlane.wsgi._conn, "Batching"), so this runs after the write.
+        greenlane.sleep(0)
+        time.sleep(0.8)  # the real sleep: it blocks the hub
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        greenlane.spawn(block_the_hub)
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    srv = serve(app, idle_timeout=0.8)
+    c = Client(srv.port)
+    assert c.request("/").status == 200
+    elapsed = wait_closed(c.sock, 5)
+    assert 0.6 < elapsed < 1.3, elapsed
+
+
 def test_header_timeout_stops_a_slow_loris(serve: Any) -> None:
     srv = serve(gen_app, read_header_timeout=0.5, idle_timeout=10)
     sock = connect(srv.port)

@@ -460,19 +460,26 @@ class Connection:
 
     # -- deadlines ----------------------------------------------------------------------------
 
-    def _arm(self, seconds: Optional[float], kind: int = _KIND_ABORT) -> None:
+    def _arm(self, seconds: Optional[float], kind: int = _KIND_ABORT,
+             since: float = 0.0) -> None:
+        # ``since``: when the timeout started, if earlier than now (the idle timeout runs from
+        # the end of the response, not from the read that found nothing yet).
         if seconds is None:
             self._deadline = 0.0
             return
         server = self.server
-        self._deadline = server.clock() + seconds
+        now = server.clock()
+        if since:
+            seconds = max(seconds - (now - since), 0.0)
+        self._deadline = now + seconds
         self._deadline_kind = kind
         timer = self._timer
         if timer is None:
             self._timer = server.hub.schedule_call_global(
                 min(seconds, server.timer_period), self._on_timer)
         elif seconds < server.timer_period:
-            # Shorter than the timer's cadence (lingering): the timer may be due too late.
+            # Shorter than the timer's cadence (lingering, or an idle timeout that is the
+            # shortest one): the timer may be due too late.
             timer.cancel()
             self._timer = server.hub.schedule_call_global(seconds, self._on_timer)
 
@@ -519,9 +526,13 @@ class Connection:
         parser = self._parser
         hook = self._hook
         state = self.state
+        idle_since = 0.0
         if state is _ACTIVE:
-            # Between requests: idle until the first byte of the next one.
+            # Between requests: idle until the first byte of the next one. The idle timeout
+            # counts from here, before the yield below: the client may start its own clock as
+            # soon as it has the response (eventlet's tests sleep exactly the timeout).
             state = self.state = _IDLE
+            idle_since = server.clock()
             if hook is not None:
                 hook(self.info, _IDLE)
             # Let every other ready green thread run first (see "Batching" in the module
@@ -536,7 +547,7 @@ class Connection:
                     n = raw.recv_into(buffer)
                 except BlockingIOError:
                     if state is _IDLE:
-                        self._arm(server.idle_timeout)
+                        self._arm(server.idle_timeout, _KIND_ABORT, idle_since)
                     elif self._timer is None and self._deadline:
                         # NEW: the header deadline set at accept needs its timer now.
                         self._start_timer()
@@ -548,7 +559,7 @@ class Connection:
                     data = b""
             else:
                 if state is _IDLE:
-                    self._arm(server.idle_timeout)
+                    self._arm(server.idle_timeout, _KIND_ABORT, idle_since)
                 data = self._recv()
             was = state
             if state is not _ACTIVE and data:

@@ -236,7 +236,8 @@ class Server:
         read_header_timeout: seconds to receive a whole request head, counted from accept
             (first request) or from its first byte (later requests). Defends against
             slow-loris clients. None disables it (not recommended).
-        idle_timeout: seconds a keep-alive connection may wait for its next request.
+        idle_timeout: seconds a keep-alive connection may wait for its next request,
+            counted from the end of the previous response.
         body_timeout: seconds without a request-body byte while the application reads it;
             the application's read raises ``socket.timeout`` (``BodyTimeout``).
         write_timeout: seconds a single write of the response may make no progress.
