@@ -180,6 +180,39 @@ def test_cancelling_the_last_pushed_timer_drops_its_entry_at_once() -> None:
     assert fired == [1]
 
 
+def test_cancelled_entries_go_when_the_hub_blocks() -> None:
+    hub = get_hub()
+    assert hub.get_timers_count() == 0 and hub.timers_canceled == 0
+    # Fewer than COMPACT_THRESHOLD cancelled entries, not at the end of the heap: cancel
+    # leaves them flagged ...
+    far = [hub.schedule_call_global(100 + i, lambda: None) for i in range(10)]
+    for timer in far[:-1]:
+        timer.cancel()
+    assert hub.timers_canceled == 9
+    woke = Event()
+    hub.schedule_call_global(0.01, woke.send, True)
+    # ... until the hub is about to block for its next timer: they are the majority then, and
+    # go all at once; the hub then sleeps until the live timer.
+    assert woke.wait() is True
+    assert hub.timers_canceled == 0
+    assert len(hub.timers) == hub.get_timers_count() == 1
+    # A minority of cancelled entries: only those on top are dropped (they would wake the
+    # hub for nothing); the others wait for their turn.
+    top = hub.schedule_call_global(0.001, lambda: None)
+    woke = Event()
+    hub.schedule_call_global(0.02, woke.send, True)
+    more = [hub.schedule_call_global(200 + i, lambda: None) for i in range(3)]
+    top.cancel()
+    more[0].cancel()
+    assert hub.timers_canceled == 2
+    assert woke.wait() is True
+    assert hub.timers_canceled == 1
+    assert not hub.timers[0][2].called
+    for timer in [far[-1], *more[1:]]:
+        timer.cancel()
+    assert hub.get_timers_count() == 0
+
+
 def test_cancel_twice_counts_once() -> None:
     hub = get_hub()
     timer = hub.schedule_call_global(10, lambda: None)

@@ -13,7 +13,10 @@ How it differs from eventlet's hub, and why:
 * The timer heap orders equal deadlines FIFO (a sequence number breaks ties, not ``id()``), and
   cancel is O(1): a timer cancelled while its entry is still the heap's last one (a timeout
   around an operation that finished in time) is dropped at once; any other entry is flagged
-  and the heap compacted in a batch once cancelled entries are the majority.
+  and the heap compacted in a batch once cancelled entries are the majority (and past
+  ``COMPACT_THRESHOLD``), or when the hub is about to block on its next timer: then cancelled
+  entries on top are dropped (they would wake it for nothing), and all of them once they are
+  the majority.
 * ``get_timers_count()`` counts the timers still pending; eventlet's also counts the cancelled
   entries awaiting compaction (those are ``timers_canceled`` in both).
 * The poller backend keeps an fd registered while it is in use instead of adding and removing it
@@ -580,9 +583,27 @@ class BaseHub:
             return
         self.timers_canceled += 1
         if self.timers_canceled > COMPACT_THRESHOLD and self.timers_canceled > len(heap) // 2:
-            heap[:] = [entry for entry in heap if not entry[2].called]
-            heapq.heapify(heap)
-            self.timers_canceled = 0
+            self._compact_timers()
+
+    def _drop_cancelled_timers(self) -> None:
+        # Called when the hub is about to block until its next timer (no work is waiting).
+        # Cancelled entries on top would wake it for nothing; once they are the majority, all
+        # of them go. At most once per blocking wait, so a small heap is not rebuilt on every
+        # cancel (the cost of compacting from timer_canceled without its threshold), and
+        # cancelled timeouts do not outlive a busy period in an idle hub.
+        heap = self.timers
+        if self.timers_canceled > len(heap) >> 1:
+            self._compact_timers()
+            return
+        while heap and heap[0][2].called:
+            heapq.heappop(heap)
+            self.timers_canceled -= 1
+
+    def _compact_timers(self) -> None:
+        heap = self.timers
+        heap[:] = [entry for entry in heap if not entry[2].called]
+        heapq.heapify(heap)
+        self.timers_canceled = 0
 
     def get_timers_count(self) -> int:
         """Timers that are scheduled and neither fired nor cancelled.
@@ -666,7 +687,10 @@ class BaseHub:
                         continue
                     timeout = 0.0
                 elif heap:
-                    timeout = max(0.0, heap[0][0] - clock())
+                    if self.timers_canceled:
+                        self._drop_cancelled_timers()
+                    timeout = (max(0.0, heap[0][0] - clock()) if heap
+                               else self.default_sleep())
                 else:
                     timeout = self.default_sleep()
                 # The last callback's arguments would stay referenced by this frame while
