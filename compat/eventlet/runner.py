@@ -461,11 +461,12 @@ def update_docs(table: list[str], shim: bool, python: str) -> None:
         "",
         "The alias runs with eventlet's defaults, as a user's `GREENLANE_EVENTLET_ALIAS=1` "
         "does: HTTP/1.1 requests without `Host` are served, `wsgi.server()` buffers response "
-        "pieces up to 4 KiB and `WebSocketWSGI` accepts hixie-75/76, as eventlet did "
+        "pieces up to 4 KiB, `WebSocketWSGI` accepts hixie-75/76 and the patched "
+        "`threading.currentThread()` does not warn, as with eventlet "
         "(`greenlane.compat.install`); every other difference, strict request framing and "
         "`debug=False` included, stays. With `GREENLANE_EVENTLET_ALIAS=strict` the tests that "
-        "rely on those three (Host-less requests and response buffering in `wsgi_test`, hixie "
-        "in `websocket_test`) fail instead.",
+        "rely on those four (Host-less requests and response buffering in `wsgi_test`, hixie "
+        "in `websocket_test`, the output of `currentThread()` in `patcher_test`) fail instead.",
         "",
         f"Measured with {python} on {platform.platform(terse=True)}, "
         f"{datetime.date.today().isoformat()}, with "

@@ -260,14 +260,15 @@ def test_status_command(tmp_path: Path) -> None:
 
 
 def test_eventlet_defaults_are_the_default_and_uninstall_ends_them() -> None:
+    from greenlane.green.threading import CurrentThreadAlias
     from greenlane.websocket import WebSocketWSGI
     from greenlane.wsgi import HttpProtocol, Server
 
     def settings() -> tuple[object, ...]:
         return (Server.require_host_default, HttpProtocol.minimum_chunk_size,
-                WebSocketWSGI.support_legacy_versions)
+                WebSocketWSGI.support_legacy_versions, CurrentThreadAlias.warns)
 
-    greenlanes, eventlets = (True, 0, False), (False, 4096, True)
+    greenlanes, eventlets = (True, 0, False, True), (False, 4096, True, False)
     assert settings() == greenlanes
     greenlane.compat.install()
     assert greenlane.compat.has_eventlet_defaults()

@@ -114,7 +114,7 @@ def test_a_spawned_green_thread_gets_one_green_thread_object_with_the_thread_api
         warnings.simplefilter("error", DeprecationWarning)  # eventlet's names must not warn
         def who():
             t = threading.current_thread()
-            assert t is threading.current_thread() is threading.currentThread()
+            assert t is threading.current_thread()
             assert type(t).__name__ == "_GreenThread" and isinstance(t, threading.Thread)
             assert t.ident == threading.get_ident() == id(t._g) and t.native_id
             assert t.daemon and t.isDaemon() and t.is_daemon()
@@ -149,6 +149,23 @@ def test_a_spawned_green_thread_gets_one_green_thread_object_with_the_thread_api
     """)
     assert out.split() == ["fetcher:hello", "ok"]
 
+
+
+def test_current_thread_alias_warns_as_the_stdlib_unless_eventlet_defaults() -> None:
+    out = _run("""
+        import warnings
+        from greenlane.green.threading import CurrentThreadAlias
+        def who():
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                t = threading.currentThread()
+            assert t is threading.current_thread()
+            return [str(w.message) for w in caught if w.category is DeprecationWarning]
+        print(len(greenlane.spawn(who).wait()))
+        CurrentThreadAlias.warns = False  # what the eventlet alias sets
+        print(len(greenlane.spawn(who).wait()))
+    """)
+    assert out.split() == ["1", "0"], out
 
 def test_a_green_threads_object_joins_it() -> None:
     out = _run("""

@@ -21,13 +21,14 @@ from ``install-pth`` acts only when ``GREENLANE_EVENTLET_ALIAS`` is set, for the
 an unconditional alias would hijack the real eventlet for every program in the environment.
 
 eventlet's defaults (the default of all three ways; ``install(eventlet_defaults=False)`` or
-``GREENLANE_EVENTLET_ALIAS=strict`` keeps greenlane's): three defaults where greenlane alone
+``GREENLANE_EVENTLET_ALIAS=strict`` keeps greenlane's): four defaults where greenlane alone
 differs from eventlet, none of them about the server's safety, switch to eventlet's
 process-wide, so code and clients that worked against eventlet keep working: HTTP/1.1 requests
 without ``Host`` are served (greenlane answers them 400, as RFC 9112 requires), ``wsgi.server()``
-holds response pieces back until 4 KiB are ready, and ``WebSocketWSGI`` accepts the hixie-75/76
-drafts. Nothing that protects the server changes: strict request framing, size limits,
-timeouts and ``debug=False`` stay (``install``).
+holds response pieces back until 4 KiB are ready, ``WebSocketWSGI`` accepts the hixie-75/76
+drafts, and the patched ``threading.currentThread()`` does not warn. Nothing that protects the
+server changes: strict request framing, size limits, timeouts and ``debug=False`` stay
+(``install``).
 
 Where it differs from having eventlet installed:
 

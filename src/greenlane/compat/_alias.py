@@ -133,6 +133,7 @@ _EVENTLET_DEFAULTS = (
     ("greenlane.wsgi", "Server", "require_host_default", True, False),
     ("greenlane.wsgi", "HttpProtocol", "minimum_chunk_size", 0, 4096),
     ("greenlane.websocket", "WebSocketWSGI", "support_legacy_versions", False, True),
+    ("greenlane.green.threading", "CurrentThreadAlias", "warns", True, False),
 )
 
 
@@ -174,7 +175,7 @@ def install(eventlet_defaults: bool = True) -> bool:
     Puts the alias finder first on ``sys.meta_path``, so it wins over a real eventlet that is
     installed but not imported yet. Idempotent. Returns True when the alias is in place.
 
-    ``eventlet_defaults`` (default True) also switches, process-wide, three defaults where
+    ``eventlet_defaults`` (default True) also switches, process-wide, four defaults where
     greenlane alone differs from eventlet without it being a matter of the server's safety,
     so that code and clients that worked against eventlet keep working:
 
@@ -186,7 +187,9 @@ def install(eventlet_defaults: bool = True) -> bool:
       500; a request opts out with ``environ["eventlet.minimum_write_chunk_size"] = 0``, as
       under eventlet;
     * ``WebSocketWSGI`` accepts the hixie-75/76 drafts
-      (``greenlane.websocket.WebSocketWSGI.support_legacy_versions``).
+      (``greenlane.websocket.WebSocketWSGI.support_legacy_versions``);
+    * the patched ``threading.currentThread()`` gives no DeprecationWarning, as eventlet's
+      (``greenlane.green.threading.CurrentThreadAlias.warns``).
 
     What protects the server stays greenlane's: strict request framing (no smuggling), size
     limits and timeouts, ``debug=False`` (no tracebacks to clients), bounded websocket

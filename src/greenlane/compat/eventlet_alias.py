@@ -9,7 +9,8 @@ is set. If the real eventlet is already imported, an ``EventletAliasWarning`` is
 alias is not installed (see ``greenlane.compat``).
 
 The alias comes with eventlet's defaults (``install()``'s default: HTTP/1.1 requests without
-Host served, 4 KiB response buffering in ``wsgi.server()``, hixie-75/76 websockets accepted),
+Host served, 4 KiB response buffering in ``wsgi.server()``, hixie-75/76 websockets accepted,
+``threading.currentThread()`` without its DeprecationWarning),
 unless ``GREENLANE_EVENTLET_ALIAS`` is ``strict``.
 """
 

@@ -47,9 +47,11 @@ returns the OS thread's ``Thread``, the main thread's, whose ``ident`` is not th
 thread's ``get_ident()``); such a one cannot be joined (``RuntimeError``). The
 ``_GreenThread`` is a real ``threading.Thread`` (eventlet's wrapper is not); its ``join()``
 honours ``timeout`` and ``is_alive()`` turns false when the green thread ends (eventlet's
-ignores the one and always says True). As under eventlet, ``threading.currentThread()`` and the
-wrapper's ``getName``/``setName``/``isDaemon`` (and ``get_name``, ``set_name``, ``isAlive``,
+ignores the one and always says True). As under eventlet, the wrapper's
+``getName``/``setName``/``isDaemon`` (and ``get_name``, ``set_name``, ``isAlive``,
 ``is_daemon``) give no DeprecationWarning; the stdlib's other ``Thread`` objects keep theirs.
+``threading.currentThread()`` warns as the stdlib's does, unless the eventlet alias set
+eventlet's defaults (``CurrentThreadAlias.warns``, a documented setting).
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ from greenlane.green.thread import _ThreadHandle as _ThreadHandle
 from greenlane.hubs import WaitQueue as _WaitQueue
 from greenlane.patcher import _saved, report_once
 
-__all__ = sorted(set(_stdthreading.__all__))
+__all__ = sorted(set(_stdthreading.__all__) | {"CurrentThreadAlias"})
 
 # Every name of threading, so that this module can stand in for it; the green ones below
 # replace some. The internals are reached through an untyped alias (typeshed has none).
@@ -188,8 +190,31 @@ def _forget_dummy(ident: Any, dummy_ref: Any) -> Any:
     return greenlet_gone
 
 
-currentThread = current_thread
-"""The deprecated alias of ``current_thread``, as eventlet's: without the DeprecationWarning."""
+class CurrentThreadAlias:
+    """The setting of the patched ``threading.currentThread()`` (a documented process-wide
+    setting, not a class to instantiate).
+
+    Attributes:
+        warns: whether it gives the stdlib's DeprecationWarning (default True, as the stdlib's
+            does). The eventlet alias sets it False with eventlet's defaults
+            (``greenlane.compat``): eventlet's patched ``currentThread()`` did not warn, and
+            programs written for eventlet call it.
+    """
+
+    warns = True
+
+
+def currentThread() -> Any:
+    """The deprecated alias of ``current_thread()``; warns as the stdlib's does unless
+    ``CurrentThreadAlias.warns`` is False (eventlet's defaults)."""
+    if CurrentThreadAlias.warns:
+        import warnings
+        warnings.warn("currentThread() is deprecated, use current_thread() instead",
+                      DeprecationWarning, stacklevel=2)
+    return current_thread()
+
+
+currentThread.__module__ = "threading"
 
 current_thread.__module__ = "threading"  # it stands for threading's (see green.thread)
 
