@@ -11,11 +11,20 @@ from typing import Any, Callable, TypeVar
 
 import pytest
 
+from greenlane import tpool
 from greenlane.event import Event
 from greenlane.greenthread import sleep, spawn
 from greenlane.hubs import get_hub, notify_close, trampoline
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+
+
+@pytest.fixture(autouse=True)
+def _no_pool_threads() -> None:
+    # Thread-pool workers left by earlier tests (tpool, greendns, db_pool) would make each fork
+    # here a fork of a multi-threaded process, which CPython 3.12+ warns may deadlock; these
+    # tests are about the hub, so they fork a single-threaded process.
+    tpool.killall()
 
 T = TypeVar("T")
 
