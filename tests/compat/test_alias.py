@@ -326,3 +326,16 @@ def test_eventlet_defaults_reach_modules_imported_later_and_env_strict_turns_the
         eventlets.stderr
     strict = _run(probe, {greenlane.compat.ENV_VAR: "strict"})
     assert strict.stdout.split() == ["False", "False", "True", "0", "False"], strict.stderr
+
+
+def test_a_later_import_keeps_what_the_program_set_on_an_earlier_module() -> None:
+    result = _run("""
+        import sys
+        import greenlane.compat.eventlet_alias
+        from eventlet import wsgi
+        assert "greenlane.websocket" not in sys.modules
+        wsgi.HttpProtocol.minimum_chunk_size = 0  # the program's own choice
+        from eventlet import websocket
+        print(wsgi.HttpProtocol.minimum_chunk_size, websocket.WebSocketWSGI.support_legacy_versions)
+    """, drop=(greenlane.compat.ENV_VAR,))
+    assert result.stdout.split() == ["0", "True"], result.stderr

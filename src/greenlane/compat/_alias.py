@@ -131,7 +131,7 @@ def _foreign_eventlet() -> Optional[ModuleType]:
 # the alias imports none of them.
 _EVENTLET_DEFAULTS = (
     ("greenlane.wsgi", "Server", "require_host_default", True, False),
-    ("greenlane.wsgi", "HttpProtocol", "minimum_chunk_size", 0, 4096),
+    ("greenlane.wsgi", "HttpProtocol", "minimum_chunk_size", 0, 4096),  # MINIMUM_CHUNK_SIZE
     ("greenlane.websocket", "WebSocketWSGI", "support_legacy_versions", False, True),
     ("greenlane.green.threading", "CurrentThreadAlias", "warns", True, False),
 )
@@ -149,11 +149,13 @@ def has_eventlet_defaults() -> bool:
     return _Mode.eventlet_defaults
 
 
-def _apply_defaults() -> None:
+def _apply_defaults(only: Optional[str] = None) -> None:
+    # ``only``: the module just imported. Its import must not reset the settings of modules
+    # imported earlier, which the program may have changed since.
     on = _Mode.eventlet_defaults
     for module_name, class_name, attribute, ours, eventlets in _EVENTLET_DEFAULTS:
         module = sys.modules.get(module_name)
-        if module is not None:
+        if module is not None and (only is None or module_name == only):
             setattr(getattr(module, class_name), attribute, eventlets if on else ours)
 
 
@@ -162,10 +164,14 @@ def _set_eventlet_defaults(on: bool) -> None:
     if not _Mode.watching:
         # Imported here: the patcher is a lower layer, but the alias is installed before
         # anything else and should not cost its import when the defaults stay greenlane's.
+        import functools
+
         from greenlane import patcher
         _Mode.watching = True
         for module_name in sorted({entry[0] for entry in _EVENTLET_DEFAULTS}):
-            patcher.after_import(module_name, _apply_defaults)
+            # Already imported: after_import calls at once, and _apply_defaults() below
+            # covers it anyway.
+            patcher.after_import(module_name, functools.partial(_apply_defaults, module_name))
     _apply_defaults()
 
 
