@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any, Callable, TypeVar
 
@@ -25,6 +26,12 @@ def _no_pool_threads() -> None:
     # here a fork of a multi-threaded process, which CPython 3.12+ warns may deadlock; these
     # tests are about the hub, so they fork a single-threaded process.
     tpool.killall()
+    # killall() returns once each worker has said it exits; the OS thread ends a moment later,
+    # and the kernel gives no event for that: poll its count of this process's threads.
+    tasks = "/proc/self/task"
+    deadline = time.monotonic() + 5
+    while os.path.isdir(tasks) and len(os.listdir(tasks)) > 1 and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 T = TypeVar("T")
 
